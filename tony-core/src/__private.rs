@@ -1,0 +1,210 @@
+//! Not public API: what `#[tony_plugin]` expands to. Everything here may
+//! change between patch releases.
+
+use std::any::Any;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use inventory;
+#[cfg(feature = "hot")]
+pub use subsecond;
+
+use crate::snapshot::{self, NoMigration, OldState};
+use crate::{BoxError, Fingerprints, Metadata, Plugin, PluginDescriptor, SourceLocation};
+
+/// One `#[tony_plugin]` struct, submitted to `inventory`.
+pub struct Registration {
+    pub(crate) descriptor: fn() -> PluginDescriptor,
+}
+
+impl Registration {
+    /// Wraps the generated descriptor function.
+    pub const fn new(descriptor: fn() -> PluginDescriptor) -> Self {
+        Registration { descriptor }
+    }
+}
+
+inventory::collect!(Registration);
+
+/// The functions the system calls on a plugin type. Generated code routes
+/// each through [`hot_call`], so after a hot patch the new code answers.
+#[derive(Clone, Copy)]
+pub struct VTable {
+    /// The code and state fingerprints of the code now running.
+    pub fingerprints: fn() -> Fingerprints,
+    /// A default instance.
+    pub create: fn() -> Box<dyn Plugin>,
+    /// Encodes an instance's state.
+    pub save: fn(&dyn Plugin) -> Result<Vec<u8>, BoxError>,
+    /// Rebuilds an instance from bytes of the same state layout.
+    pub load: fn(&[u8]) -> Result<Box<dyn Plugin>, BoxError>,
+    /// Rebuilds an instance from bytes of another state layout.
+    pub migrate: fn(&OldState<'_>) -> Result<Box<dyn Plugin>, BoxError>,
+    /// Checks a configuration table against the plugin's config type.
+    pub check_config: Option<fn(&toml::Table) -> Result<(), BoxError>>,
+}
+
+/// The literal parts of a `#[tony_plugin]` attribute, validated at compile time.
+pub struct MetadataParts {
+    /// `name = "..."`.
+    pub name: &'static str,
+    /// `version = "..."` or the crate's version.
+    pub version: &'static str,
+    /// `description = "..."` or the doc comment.
+    pub description: &'static str,
+    /// `min_tony_version = "..."`.
+    pub min_tony_version: Option<&'static str>,
+    /// `(name, range, optional)` for each dependency.
+    pub dependencies: &'static [(&'static str, &'static str, bool)],
+    /// `state_version = N`.
+    pub state_version: u32,
+    /// Absolute path of the source file.
+    pub file: &'static str,
+    /// Line of the struct.
+    pub line: u32,
+}
+
+/// Builds a descriptor from the attribute's parts and the generated table.
+pub fn descriptor(parts: MetadataParts, vtable: VTable) -> PluginDescriptor {
+    let mut m = Metadata::new(parts.name, parts.version)
+        .with_description(parts.description)
+        .with_state_version(parts.state_version)
+        .with_source(SourceLocation::new(parts.file, parts.line));
+    if let Some(v) = parts.min_tony_version {
+        m = m.with_min_tony_version(v);
+    }
+    for &(name, req, optional) in parts.dependencies {
+        m = if optional {
+            m.with_optional_dependency(name, req)
+        } else {
+            m.with_dependency(name, req)
+        };
+    }
+    PluginDescriptor::from_parts(m, vtable)
+}
+
+fn downcast<T: Plugin>(p: &dyn Plugin) -> Result<&T, BoxError> {
+    (p as &dyn Any)
+        .downcast_ref::<T>()
+        .ok_or_else(|| format!("instance is not a `{}`", std::any::type_name::<T>()).into())
+}
+
+/// Encodes the state of a serde plugin.
+pub fn serde_save<T: Plugin + Serialize>(p: &dyn Plugin) -> Result<Vec<u8>, BoxError> {
+    Ok(snapshot::encode(downcast::<T>(p)?)?)
+}
+
+/// Decodes the state of a serde plugin.
+pub fn serde_load<T: Plugin + DeserializeOwned>(bytes: &[u8]) -> Result<Box<dyn Plugin>, BoxError> {
+    Ok(Box::new(snapshot::decode::<T>(bytes)?))
+}
+
+/// Runs the plugin's migration hook.
+pub fn migrate<T: Plugin>(old: &OldState<'_>) -> Result<Box<dyn Plugin>, BoxError> {
+    Ok(Box::new(T::migrate(old)?))
+}
+
+/// A stateless plugin has nothing to encode.
+pub fn stateless_save(_: &dyn Plugin) -> Result<Vec<u8>, BoxError> {
+    Ok(Vec::new())
+}
+
+/// A stateless plugin restarts from `Default`.
+pub fn stateless_load<T: Plugin + Default>(_: &[u8]) -> Result<Box<dyn Plugin>, BoxError> {
+    Ok(Box::new(T::default()))
+}
+
+/// A stateless plugin has nothing to migrate either.
+pub fn stateless_migrate<T: Plugin + Default>(_: &OldState<'_>) -> Result<Box<dyn Plugin>, BoxError> {
+    Ok(Box::new(T::default()))
+}
+
+/// Whether a migration error means "there is no migration hook".
+pub fn is_no_migration(e: &BoxError) -> bool {
+    e.downcast_ref::<NoMigration>().is_some()
+}
+
+/// Checks a configuration table against `C`.
+pub fn check_config<C: DeserializeOwned>(table: &toml::Table) -> Result<(), BoxError> {
+    C::deserialize(toml::Value::Table(table.clone()))
+        .map(drop)
+        .map_err(Into::into)
+}
+
+/// Calls `f` with `args`: through subsecond's jump table with the `hot`
+/// feature, directly without it.
+#[cfg(feature = "hot")]
+#[inline(always)]
+pub fn hot_call<F, A, M>(f: F, args: A) -> F::Return
+where
+    F: subsecond::HotFunction<A, M>,
+{
+    subsecond::HotFn::current(f).call(args)
+}
+
+/// Calls `f` with `args`: through subsecond's jump table with the `hot`
+/// feature, directly without it.
+#[cfg(not(feature = "hot"))]
+#[inline(always)]
+pub fn hot_call<F, A, M>(f: F, args: A) -> F::Return
+where
+    F: HotFunction<A, M>,
+{
+    f.call_it(args)
+}
+
+/// Calling a function with its arguments as a tuple (the shape of
+/// `subsecond::HotFunction`, for builds without the `hot` feature).
+#[cfg(not(feature = "hot"))]
+pub trait HotFunction<Args, Marker> {
+    /// What the function returns.
+    type Return;
+    /// Calls it.
+    fn call_it(&self, args: Args) -> Self::Return;
+}
+
+#[cfg(not(feature = "hot"))]
+macro_rules! impl_hot_function {
+    ($($marker:ident: ($($arg:ident),*)),* $(,)?) => {$(
+        /// Marker for a function of this arity.
+        pub struct $marker;
+        impl<T, $($arg,)* R> HotFunction<($($arg,)*), $marker> for T
+        where
+            T: Fn($($arg),*) -> R,
+        {
+            type Return = R;
+            #[inline(always)]
+            #[allow(non_snake_case)]
+            fn call_it(&self, ($($arg,)*): ($($arg,)*)) -> R {
+                self($($arg),*)
+            }
+        }
+    )*};
+}
+
+#[cfg(not(feature = "hot"))]
+impl_hot_function!(
+    Arity0: (),
+    Arity1: (A1),
+    Arity2: (A1, A2),
+    Arity3: (A1, A2, A3),
+    Arity4: (A1, A2, A3, A4),
+    Arity5: (A1, A2, A3, A4, A5),
+    Arity6: (A1, A2, A3, A4, A5, A6),
+    Arity7: (A1, A2, A3, A4, A5, A6, A7),
+    Arity8: (A1, A2, A3, A4, A5, A6, A7, A8),
+);
+
+/// FNV-1a over a string: the same hash the macro uses, for tests.
+pub const fn fnv1a(s: &str) -> u64 {
+    let bytes = s.as_bytes();
+    let mut h = snapshot::FNV_OFFSET;
+    let mut i = 0;
+    while i < bytes.len() {
+        h ^= bytes[i] as u64;
+        h = h.wrapping_mul(snapshot::FNV_PRIME);
+        i += 1;
+    }
+    h
+}

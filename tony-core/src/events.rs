@@ -1,0 +1,274 @@
+//! Events: what the system tells subscribers, and how it reaches them.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
+
+use semver::Version;
+
+use crate::ReloadResult;
+
+/// Something that happened in a [`PluginSystem`](crate::PluginSystem).
+///
+/// Large payloads are boxed so the enum stays small.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Event {
+    /// A plugin was activated by a load (not by a reload).
+    PluginLoaded {
+        /// The plugin.
+        plugin: String,
+        /// Its version.
+        version: Version,
+    },
+    /// A plugin was deactivated by an unload.
+    PluginUnloaded {
+        /// The plugin.
+        plugin: String,
+    },
+    /// A reload transaction began.
+    ReloadStarted {
+        /// The plugins asked for.
+        plugins: Vec<String>,
+        /// What asked.
+        trigger: crate::Trigger,
+    },
+    /// A plugin's state was captured before deactivation.
+    StatePreserved {
+        /// The plugin.
+        plugin: String,
+        /// Size of the snapshot.
+        bytes: usize,
+    },
+    /// A plugin instance was rebuilt from a snapshot.
+    StateRestored {
+        /// The plugin.
+        plugin: String,
+        /// How the state came back.
+        how: StateRestore,
+    },
+    /// A reload succeeded; the seed's `PLUGIN_RELOADED`.
+    ReloadCompleted(Box<ReloadResult>),
+    /// A reload failed and was rolled back.
+    ReloadFailed(Box<ReloadResult>),
+    /// A hot patch was received and handled.
+    PatchApplied(Box<PatchReceipt>),
+    /// Plugin source files changed on disk.
+    SourceChanged {
+        /// The changed file.
+        path: PathBuf,
+        /// The plugins defined in it.
+        plugins: Vec<String>,
+    },
+    /// The plugin configuration file changed and was applied.
+    ConfigReloaded {
+        /// The file.
+        path: PathBuf,
+        /// The plugins whose table changed.
+        plugins: Vec<String>,
+    },
+    /// Something went wrong outside a reload result; the seed's `ERROR_OCCURRED`.
+    Error {
+        /// The part of the system that failed.
+        source: ErrorSource,
+        /// The plugin concerned, if one is.
+        plugin: Option<String>,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// How a plugin's state came back after a reload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StateRestore {
+    /// Decoded as is: the state layout did not change.
+    Decoded,
+    /// Rebuilt by the plugin's migration hook from an older layout.
+    Migrated {
+        /// The state version of the old snapshot.
+        from_state_version: u32,
+    },
+    /// Started from the default state, for the reason given.
+    Reset {
+        /// Why the state was not carried.
+        reason: String,
+    },
+}
+
+/// The part of the system an [`Event::Error`] comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorSource {
+    /// A lifecycle hook outside a reload (load, unload).
+    Lifecycle,
+    /// A reload transaction (the seed's `'hot-reload'`).
+    HotReload,
+    /// The configuration file.
+    Config,
+    /// The file watcher.
+    Watcher,
+    /// Hot-patch intake.
+    Patch,
+    /// An event subscriber panicked.
+    Subscriber,
+}
+
+/// What a hot patch did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PatchReceipt {
+    /// Plugins whose code or state fingerprint changed.
+    pub changed: Vec<String>,
+    /// Plugins cycled (the changed ones and their dependents).
+    pub cycled: Vec<String>,
+    /// Whether the patch was applied and kept.
+    pub applied: bool,
+    /// Human-readable summary, e.g. "no plugin changed".
+    pub note: String,
+}
+
+/// The kind of an [`Event`], to subscribe to one kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+#[allow(missing_docs)] // one per `Event` variant, same name
+pub enum EventKind {
+    PluginLoaded,
+    PluginUnloaded,
+    ReloadStarted,
+    StatePreserved,
+    StateRestored,
+    ReloadCompleted,
+    ReloadFailed,
+    PatchApplied,
+    SourceChanged,
+    ConfigReloaded,
+    Error,
+}
+
+impl Event {
+    /// This event's kind.
+    pub fn kind(&self) -> EventKind {
+        match self {
+            Event::PluginLoaded { .. } => EventKind::PluginLoaded,
+            Event::PluginUnloaded { .. } => EventKind::PluginUnloaded,
+            Event::ReloadStarted { .. } => EventKind::ReloadStarted,
+            Event::StatePreserved { .. } => EventKind::StatePreserved,
+            Event::StateRestored { .. } => EventKind::StateRestored,
+            Event::ReloadCompleted(_) => EventKind::ReloadCompleted,
+            Event::ReloadFailed(_) => EventKind::ReloadFailed,
+            Event::PatchApplied(_) => EventKind::PatchApplied,
+            Event::SourceChanged { .. } => EventKind::SourceChanged,
+            Event::ConfigReloaded { .. } => EventKind::ConfigReloaded,
+            Event::Error { .. } => EventKind::Error,
+        }
+    }
+}
+
+/// Where events go: a closure, a channel, or your own type.
+///
+/// ```
+/// use std::sync::mpsc;
+/// use tony_core::{Event, EventKind, PluginSystem};
+///
+/// let system = PluginSystem::builder().register_inventory(false).build()?;
+/// let (tx, rx) = mpsc::channel();
+/// system.subscribe_all(tx);                                  // the seed's '*'
+/// system.subscribe(EventKind::ReloadFailed, |e: &Event| {    // one kind
+///     eprintln!("reload failed: {e:?}");
+/// });
+/// let result = system.reload_plugin("missing");
+/// assert!(!result.success);
+/// assert!(matches!(rx.try_recv(), Ok(Event::ReloadFailed(_))));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait EventSink: Send + Sync + 'static {
+    /// Delivers one event. Called on the thread that caused it, with no lock
+    /// of the system held; a panic here is caught and logged.
+    fn deliver(&self, event: &Event);
+}
+
+impl<F: Fn(&Event) + Send + Sync + 'static> EventSink for F {
+    fn deliver(&self, event: &Event) {
+        self(event)
+    }
+}
+
+impl EventSink for mpsc::Sender<Event> {
+    fn deliver(&self, event: &Event) {
+        // A dropped receiver just stops listening.
+        let _ = self.send(event.clone());
+    }
+}
+
+impl EventSink for mpsc::SyncSender<Event> {
+    fn deliver(&self, event: &Event) {
+        let _ = self.send(event.clone());
+    }
+}
+
+/// Names a subscription, to [`unsubscribe`](crate::PluginSystem::unsubscribe) it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SubscriptionId(u64);
+
+struct Subscriber {
+    id: SubscriptionId,
+    kind: Option<EventKind>,
+    sink: Arc<dyn EventSink>,
+}
+
+/// The subscriber list. Copy-on-write, so emitting never holds the lock
+/// while a subscriber runs.
+#[derive(Default)]
+pub(crate) struct Bus {
+    subscribers: Mutex<Arc<Vec<Subscriber>>>,
+    next: AtomicU64,
+}
+
+impl Bus {
+    pub(crate) fn subscribe(&self, kind: Option<EventKind>, sink: Arc<dyn EventSink>) -> SubscriptionId {
+        let id = SubscriptionId(self.next.fetch_add(1, Ordering::Relaxed));
+        let mut guard = self.subscribers.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut list: Vec<Subscriber> = guard.iter().map(Subscriber::clone_entry).collect();
+        list.push(Subscriber { id, kind, sink });
+        *guard = Arc::new(list);
+        id
+    }
+
+    pub(crate) fn unsubscribe(&self, id: SubscriptionId) -> bool {
+        let mut guard = self.subscribers.lock().unwrap_or_else(PoisonError::into_inner);
+        let before = guard.len();
+        let list: Vec<Subscriber> = guard
+            .iter()
+            .filter(|s| s.id != id)
+            .map(Subscriber::clone_entry)
+            .collect();
+        let removed = list.len() != before;
+        *guard = Arc::new(list);
+        removed
+    }
+
+    pub(crate) fn emit(&self, event: Event) {
+        tracing::debug!(kind = ?event.kind(), "event");
+        let subscribers = Arc::clone(&self.subscribers.lock().unwrap_or_else(PoisonError::into_inner));
+        for s in subscribers.iter().filter(|s| s.kind.is_none_or(|k| k == event.kind())) {
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| s.sink.deliver(&event))) {
+                tracing::error!(
+                    subscription = s.id.0,
+                    panic = crate::containment::panic_message(&*panic),
+                    "event subscriber panicked; it stays subscribed"
+                );
+            }
+        }
+    }
+}
+
+impl Subscriber {
+    fn clone_entry(&self) -> Subscriber {
+        Subscriber {
+            id: self.id,
+            kind: self.kind,
+            sink: Arc::clone(&self.sink),
+        }
+    }
+}

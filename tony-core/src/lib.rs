@@ -1,0 +1,98 @@
+//! Tony: a plugin framework for Rust applications with hot reload.
+//!
+//! Plugins are ordinary Rust types registered with [`#[tony_plugin]`](tony_plugin).
+//! A [`PluginSystem`] collects them, orders them by their semver
+//! dependencies, activates them, and reloads them as *transactions*: state is
+//! carried across in bincode, dependents are cycled with their dependency,
+//! and any failure or panic rolls back to the previous version with its state
+//! intact. In development, `tony-hot` feeds the same transactions from
+//! `dx serve --hot-patch` and from a file watcher; in release none of that
+//! machinery is compiled in.
+//!
+//! # Example
+//!
+//! ```
+//! use serde::{Deserialize, Serialize};
+//! use tony_core::{BoxError, Context, Plugin, PluginSystem, tony_plugin};
+//!
+//! /// Counts greetings.
+//! #[tony_plugin(name = "greeter", version = "1.0.0")]
+//! #[derive(Default, Serialize, Deserialize)]
+//! struct Greeter {
+//!     greeted: u64,
+//! }
+//!
+//! impl Plugin for Greeter {
+//!     fn activate(&mut self, _ctx: &mut Context<'_>) -> Result<(), BoxError> {
+//!         self.greeted += 1;
+//!         Ok(())
+//!     }
+//! }
+//!
+//! let system = PluginSystem::builder().build()?;
+//! system.initialize()?;
+//! let result = system.reload_plugin("greeter");
+//! assert!(result.success && result.state_preserved);
+//! // activate ran twice on the same carried-over state
+//! assert_eq!(system.with::<Greeter, _>(|g| g.greeted)?, 2);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+extern crate self as tony_core;
+
+mod config;
+mod config_file;
+mod containment;
+mod context;
+mod descriptor;
+mod events;
+mod metadata;
+mod plugin;
+mod registry;
+mod reload;
+mod resolve;
+mod slot;
+mod snapshot;
+mod system;
+mod transaction;
+mod validate;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use config::{Environment, HotReloadConfig};
+pub use config_file::PluginConfigFile;
+pub use context::{Context, DependencyRef};
+pub use descriptor::{Fingerprints, PluginDescriptor};
+pub use events::{
+    ErrorSource, Event, EventKind, EventSink, PatchReceipt, StateRestore, SubscriptionId,
+};
+pub use metadata::{Dependency, Metadata, SourceLocation};
+pub use plugin::{BoxError, Plugin, PluginState, PluginType};
+pub use registry::Registry;
+pub use reload::{ReloadError, ReloadResult, Stage, Trigger};
+pub use resolve::{Conflict, Resolution};
+pub use snapshot::{OldState, Snapshot};
+pub use system::{AccessError, PluginStatus, PluginSystem, PluginSystemBuilder, Unload};
+pub use tony_macros::tony_plugin;
+pub use transaction::{NoSwap, Swap};
+pub use validate::{Validation, Validator};
+
+/// Per-module error types, each naming the plugin, file or version at fault.
+pub mod error {
+    pub use crate::config::Error as ConfigError;
+    pub use crate::config_file::Error as ConfigFileError;
+    pub use crate::context::Error as ContextError;
+    pub use crate::metadata::Error as MetadataError;
+    pub use crate::registry::Error as RegistryError;
+    pub use crate::resolve::Error as ResolveError;
+    pub use crate::snapshot::Error as SnapshotError;
+    pub use crate::system::Error as SystemError;
+}
+
+/// The version of Tony compiled into this binary; checked against each
+/// plugin's `min_tony_version`.
+pub fn tony_version() -> semver::Version {
+    // CARGO_PKG_VERSION is always valid semver: cargo refuses anything else.
+    semver::Version::parse(env!("CARGO_PKG_VERSION")).unwrap_or(semver::Version::new(0, 0, 0))
+}
