@@ -1,0 +1,173 @@
+//! Hand-written plugins for tony-core's tests (no macro: the registry must
+//! work without it), and fault injection.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use tony_core::{HotReloadConfig, PluginSystem};
+
+/// A hook a fault can be injected into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Hook {
+    Deactivate,
+    Snapshot,
+    Restore,
+    Migrate,
+    Activate,
+}
+
+/// How an injected fault fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Error,
+    Panic,
+}
+
+static FAULTS: Mutex<Option<HashMap<(&'static str, Hook), (Mode, u32)>>> = Mutex::new(None);
+
+/// Makes the next `times` calls of `hook` on `plugin` fail.
+pub fn inject(plugin: &'static str, hook: Hook, mode: Mode, times: u32) {
+    FAULTS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get_or_insert_with(HashMap::new)
+        .insert((plugin, hook), (mode, times));
+}
+
+/// How many injected failures were not consumed.
+pub fn remaining(plugin: &'static str, hook: Hook) -> u32 {
+    FAULTS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .as_ref()
+        .and_then(|f| f.get(&(plugin, hook)).map(|(_, n)| *n))
+        .unwrap_or(0)
+}
+
+/// Fails if a fault is armed for `(plugin, hook)`.
+pub fn check(plugin: &'static str, hook: Hook) -> Result<(), String> {
+    let mode = {
+        let mut faults = FAULTS.lock().unwrap_or_else(PoisonError::into_inner);
+        match faults.as_mut().and_then(|f| f.get_mut(&(plugin, hook))) {
+            Some((mode, n)) if *n > 0 => {
+                *n -= 1;
+                Some(*mode)
+            }
+            _ => None,
+        }
+    };
+    match mode {
+        None => Ok(()),
+        Some(Mode::Error) => Err(format!("injected {hook:?} error in {plugin}")),
+        Some(Mode::Panic) => panic!("injected {hook:?} panic in {plugin}"),
+    }
+}
+
+/// Defines a hand-written stateful plugin type `$ty` named `$name` with a
+/// `value: u64` and `log: Vec<String>` state, faults checked in every hook,
+/// and the given dependencies.
+#[macro_export]
+macro_rules! faulty_plugin {
+    ($ty:ident, $name:literal, $version:literal $(, dep $dep:literal $req:literal)* $(, optional $odep:literal $oreq:literal)*) => {
+        #[derive(Default, Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+        pub struct State {
+            pub value: u64,
+            pub log: Vec<String>,
+        }
+
+        #[derive(Default, Debug)]
+        pub struct $ty {
+            pub state: State,
+            pub active: bool,
+        }
+
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                $crate::common::check($name, $crate::common::Hook::Snapshot).map_err(serde::ser::Error::custom)?;
+                self.state.serialize(s)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let state = State::deserialize(d)?;
+                $crate::common::check($name, $crate::common::Hook::Restore).map_err(serde::de::Error::custom)?;
+                Ok($ty { state, active: false })
+            }
+        }
+
+        impl tony_core::Plugin for $ty {
+            fn activate(&mut self, _: &mut tony_core::Context<'_>) -> Result<(), tony_core::BoxError> {
+                $crate::common::check($name, $crate::common::Hook::Activate)?;
+                self.active = true;
+                Ok(())
+            }
+            fn deactivate(&mut self, _: &mut tony_core::Context<'_>) -> Result<(), tony_core::BoxError> {
+                $crate::common::check($name, $crate::common::Hook::Deactivate)?;
+                self.active = false;
+                Ok(())
+            }
+            fn migrate(old: &tony_core::OldState<'_>) -> Result<Self, tony_core::BoxError> {
+                $crate::common::check($name, $crate::common::Hook::Migrate)?;
+                Ok($ty { state: old.decode()?, active: false })
+            }
+        }
+
+        impl tony_core::PluginType for $ty {
+            const NAME: &'static str = $name;
+            const STATE_FINGERPRINT: u64 = tony_core::PluginDescriptor::layout_fingerprint::<Self>();
+            fn descriptor() -> tony_core::PluginDescriptor {
+                tony_core::PluginDescriptor::serde::<Self>(
+                    tony_core::Metadata::new($name, $version)
+                        $(.with_dependency($dep, $req))*
+                        $(.with_optional_dependency($odep, $oreq))*,
+                )
+            }
+        }
+    };
+}
+
+/// Defines a stateless plugin `$ty` named `$name` with dependencies.
+#[macro_export]
+macro_rules! simple_plugin {
+    ($ty:ident, $name:literal, $version:literal $(, dep $dep:literal $req:literal)* $(, optional $odep:literal $oreq:literal)*) => {
+        #[derive(Default)]
+        pub struct $ty;
+        impl tony_core::Plugin for $ty {
+            fn activate(&mut self, _: &mut tony_core::Context<'_>) -> Result<(), tony_core::BoxError> {
+                Ok(())
+            }
+        }
+        impl tony_core::PluginType for $ty {
+            const NAME: &'static str = $name;
+            const STATE_FINGERPRINT: u64 = tony_core::PluginDescriptor::layout_fingerprint::<Self>();
+            fn descriptor() -> tony_core::PluginDescriptor {
+                tony_core::PluginDescriptor::stateless::<Self>(
+                    tony_core::Metadata::new($name, $version)
+                        $(.with_dependency($dep, $req))*
+                        $(.with_optional_dependency($odep, $oreq))*,
+                )
+            }
+        }
+    };
+}
+
+/// The testing preset, with hot reload settings that matter here.
+pub fn config() -> HotReloadConfig {
+    let mut c = HotReloadConfig::default();
+    c.max_retry_attempts = 3;
+    c.preserve_state = true;
+    c.reload_dependents = true;
+    c.validate_before_reload = true;
+    c
+}
+
+/// A system of exactly the given descriptors (no inventory).
+pub fn system(descriptors: Vec<tony_core::PluginDescriptor>) -> PluginSystem {
+    descriptors
+        .into_iter()
+        .fold(PluginSystem::builder().register_inventory(false).config(config()), |b, d| b.descriptor(d))
+        .build()
+        .unwrap()
+}
