@@ -43,6 +43,47 @@ pub struct VTable {
     pub migrate: fn(&OldState<'_>) -> Result<Box<dyn Plugin>, BoxError>,
     /// Checks a configuration table against the plugin's config type.
     pub check_config: Option<fn(&toml::Table) -> Result<(), BoxError>>,
+    /// Asks the fingerprints of the code an *incoming* hot patch would
+    /// install, before it is applied: `resolve` maps a `HotFn` key (the
+    /// address of `call_it` for a fn item) to the new address, or `None` when
+    /// the patch does not touch it. Generated as `|r| peek(fingerprint_fn, r)`.
+    pub peek_fingerprints: fn(&dyn Fn(u64) -> Option<u64>) -> Option<Fingerprints>,
+}
+
+/// A resolver that knows no patch: what hand-written descriptors use.
+pub fn no_peek(_: &dyn Fn(u64) -> Option<u64>) -> Option<Fingerprints> {
+    None
+}
+
+/// Calls the version of `f` that an incoming patch maps it to, if it does.
+///
+/// `resolve` gets the key subsecond's `HotFn` uses for `f` (the address of
+/// `<F as HotFunction>::call_it`) and returns the address that key will jump
+/// to once the patch is applied.
+#[cfg(feature = "hot")]
+#[allow(unsafe_code)]
+pub fn peek<F, R, M>(f: F, resolve: &dyn Fn(u64) -> Option<u64>) -> Option<R>
+where
+    F: subsecond::HotFunction<(), M, Return = R>,
+{
+    let call_it: fn(&F, ()) -> R = <F as subsecond::HotFunction<(), M>>::call_it;
+    let new = resolve(call_it as *const () as u64)?;
+    // SAFETY: `resolve` returns the address the jump table maps this exact
+    // `call_it` monomorphization to; the patch library compiled the same
+    // function from the same signature, which is how `HotFn::try_call`
+    // calls it too (subsecond transmutes to the same `fn(&F, A) -> R`).
+    let new: fn(&F, ()) -> R = unsafe { std::mem::transmute::<usize, fn(&F, ()) -> R>(new as usize) };
+    Some(new(&f, ()))
+}
+
+/// Without the `hot` feature nothing is ever patched.
+#[cfg(not(feature = "hot"))]
+pub fn peek<F, R, M>(f: F, resolve: &dyn Fn(u64) -> Option<u64>) -> Option<R>
+where
+    F: HotFunction<(), M, Return = R>,
+{
+    let _ = (f, resolve);
+    None
 }
 
 /// The literal parts of a `#[tony_plugin]` attribute, validated at compile time.
