@@ -10,6 +10,7 @@ pub use inventory;
 #[cfg(feature = "hot")]
 pub use subsecond;
 
+use crate::config_file::{self, PluginConfigFile};
 use crate::snapshot::{self, NoMigration, OldState};
 use crate::{BoxError, Fingerprints, Metadata, Plugin, PluginDescriptor, SourceLocation};
 
@@ -38,11 +39,11 @@ pub struct VTable {
     /// Encodes an instance's state.
     pub save: fn(&dyn Plugin) -> Result<Vec<u8>, BoxError>,
     /// Rebuilds an instance from bytes of the same state layout.
-    pub load: fn(&[u8]) -> Result<Box<dyn Plugin>, BoxError>,
+    pub load: fn(&[u8]) -> PluginResult,
     /// Rebuilds an instance from bytes of another state layout.
-    pub migrate: fn(&OldState<'_>) -> Result<Box<dyn Plugin>, BoxError>,
-    /// Checks a configuration table against the plugin's config type.
-    pub check_config: Option<fn(&toml::Table) -> Result<(), BoxError>>,
+    pub migrate: fn(&OldState<'_>) -> PluginResult,
+    /// Checks the plugin's table of a configuration file against its config type.
+    pub check_config: Option<CheckConfig>,
     /// Asks the fingerprints of the code an *incoming* hot patch would
     /// install, before it is applied: `resolve` maps a `HotFn` key (the
     /// address of `call_it` for a fn item) to the new address, or `None` when
@@ -72,7 +73,8 @@ where
     // `call_it` monomorphization to; the patch library compiled the same
     // function from the same signature, which is how `HotFn::try_call`
     // calls it too (subsecond transmutes to the same `fn(&F, A) -> R`).
-    let new: fn(&F, ()) -> R = unsafe { std::mem::transmute::<usize, fn(&F, ()) -> R>(new as usize) };
+    let new: fn(&F, ()) -> R =
+        unsafe { std::mem::transmute::<usize, fn(&F, ()) -> R>(new as usize) };
     Some(new(&f, ()))
 }
 
@@ -85,6 +87,12 @@ where
     let _ = (f, resolve);
     None
 }
+
+/// An instance, or why it could not be built.
+pub type PluginResult = Result<Box<dyn Plugin>, BoxError>;
+
+/// Checks one plugin's table of a configuration file.
+pub type CheckConfig = fn(&PluginConfigFile, &str) -> Result<(), config_file::Error>;
 
 /// The literal parts of a `#[tony_plugin]` attribute, validated at compile time.
 pub struct MetadataParts {
@@ -157,7 +165,9 @@ pub fn stateless_load<T: Plugin + Default>(_: &[u8]) -> Result<Box<dyn Plugin>, 
 }
 
 /// A stateless plugin has nothing to migrate either.
-pub fn stateless_migrate<T: Plugin + Default>(_: &OldState<'_>) -> Result<Box<dyn Plugin>, BoxError> {
+pub fn stateless_migrate<T: Plugin + Default>(
+    _: &OldState<'_>,
+) -> Result<Box<dyn Plugin>, BoxError> {
     Ok(Box::new(T::default()))
 }
 
@@ -166,11 +176,12 @@ pub fn is_no_migration(e: &BoxError) -> bool {
     e.downcast_ref::<NoMigration>().is_some()
 }
 
-/// Checks a configuration table against `C`.
-pub fn check_config<C: DeserializeOwned>(table: &toml::Table) -> Result<(), BoxError> {
-    C::deserialize(toml::Value::Table(table.clone()))
-        .map(drop)
-        .map_err(Into::into)
+/// Checks `plugin`'s table of `file` against `C`.
+pub fn check_config<C: DeserializeOwned>(
+    file: &PluginConfigFile,
+    plugin: &str,
+) -> Result<(), config_file::Error> {
+    file.check::<C>(plugin).map(drop)
 }
 
 /// Calls `f` with `args`: through subsecond's jump table with the `hot`

@@ -25,14 +25,6 @@ pub enum Error {
         /// Who provides it now.
         owner: String,
     },
-    /// The plugin's configuration table does not fit its config type.
-    #[error("plugin `{plugin}`: invalid configuration: {message}")]
-    Config {
-        /// The plugin.
-        plugin: String,
-        /// What does not fit.
-        message: String,
-    },
 }
 
 /// What a plugin hook can reach.
@@ -85,9 +77,12 @@ impl<'a> Context<'a> {
     /// when the plugin deactivates.
     pub fn provide<S: Any + Send + Sync>(&mut self, service: S) -> Result<Arc<S>, Error> {
         let service = Arc::new(service);
-        self.inner
-            .services
-            .provide(self.plugin.name(), Arc::clone(&service) as Arc<dyn Any + Send + Sync>, TypeId::of::<S>(), std::any::type_name::<S>())?;
+        self.inner.services.provide(
+            self.plugin.name(),
+            Arc::clone(&service) as Arc<dyn Any + Send + Sync>,
+            TypeId::of::<S>(),
+            std::any::type_name::<S>(),
+        )?;
         Ok(service)
     }
 
@@ -109,13 +104,10 @@ impl<'a> Context<'a> {
 
     /// This plugin's configuration: its `[plugins.<name>]` table of the
     /// configuration file, deserialized as `C`. A plugin without a table gets
-    /// `C` from an empty table, so `#[serde(default)]` fields work.
-    pub fn config<C: DeserializeOwned>(&self) -> Result<C, Error> {
-        let table = self.inner.plugin_config_table(self.plugin.name()).unwrap_or_default();
-        C::deserialize(toml::Value::Table(table)).map_err(|e| Error::Config {
-            plugin: self.plugin.name().to_owned(),
-            message: e.message().to_owned(),
-        })
+    /// `C` from an empty table, so `#[serde(default)]` fields work. Errors
+    /// name the file, line and key.
+    pub fn config<C: DeserializeOwned>(&self) -> Result<C, crate::config_file::Error> {
+        self.inner.plugin_config(self.plugin.name())
     }
 }
 

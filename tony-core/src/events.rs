@@ -226,9 +226,16 @@ pub(crate) struct Bus {
 }
 
 impl Bus {
-    pub(crate) fn subscribe(&self, kind: Option<EventKind>, sink: Arc<dyn EventSink>) -> SubscriptionId {
+    pub(crate) fn subscribe(
+        &self,
+        kind: Option<EventKind>,
+        sink: Arc<dyn EventSink>,
+    ) -> SubscriptionId {
         let id = SubscriptionId(self.next.fetch_add(1, Ordering::Relaxed));
-        let mut guard = self.subscribers.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut guard = self
+            .subscribers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let mut list: Vec<Subscriber> = guard.iter().map(Subscriber::clone_entry).collect();
         list.push(Subscriber { id, kind, sink });
         *guard = Arc::new(list);
@@ -236,7 +243,10 @@ impl Bus {
     }
 
     pub(crate) fn unsubscribe(&self, id: SubscriptionId) -> bool {
-        let mut guard = self.subscribers.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut guard = self
+            .subscribers
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let before = guard.len();
         let list: Vec<Subscriber> = guard
             .iter()
@@ -250,8 +260,16 @@ impl Bus {
 
     pub(crate) fn emit(&self, event: Event) {
         tracing::debug!(kind = ?event.kind(), "event");
-        let subscribers = Arc::clone(&self.subscribers.lock().unwrap_or_else(PoisonError::into_inner));
-        for s in subscribers.iter().filter(|s| s.kind.is_none_or(|k| k == event.kind())) {
+        let subscribers = Arc::clone(
+            &self
+                .subscribers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        for s in subscribers
+            .iter()
+            .filter(|s| s.kind.is_none_or(|k| k == event.kind()))
+        {
             if let Err(panic) = catch_unwind(AssertUnwindSafe(|| s.sink.deliver(&event))) {
                 tracing::error!(
                     subscription = s.id.0,

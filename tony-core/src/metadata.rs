@@ -315,7 +315,12 @@ impl Metadata {
     }
 }
 
-fn parse_version(plugin: &str, what: &'static str, value: &str, problems: &mut Vec<Error>) -> Version {
+fn parse_version(
+    plugin: &str,
+    what: &'static str,
+    value: &str,
+    problems: &mut Vec<Error>,
+) -> Version {
     Version::parse(value).unwrap_or_else(|e| {
         problems.push(Error::InvalidVersion {
             plugin: plugin.to_owned(),
@@ -334,16 +339,27 @@ mod tests {
     #[test]
     fn invalid_pieces_are_reported_with_the_plugin_name() {
         let m = Metadata::new("p", "1.x");
-        assert!(matches!(m.validate(), Err(Error::InvalidVersion { ref plugin, .. }) if plugin == "p"));
+        assert!(
+            matches!(m.validate(), Err(Error::InvalidVersion { ref plugin, .. }) if plugin == "p")
+        );
         let m = Metadata::new("p", "1.0.0").with_dependency("q", "^^1");
         let e = m.validate().unwrap_err().to_string();
-        assert!(e.contains("`p`") && e.contains("`q`") && e.contains("^^1"), "{e}");
+        assert!(
+            e.contains("`p`") && e.contains("`q`") && e.contains("^^1"),
+            "{e}"
+        );
         let m = Metadata::new("p", "1.0.0").with_dependency("p", "*");
-        assert_eq!(m.validate(), Err(Error::SelfDependency { plugin: "p".into() }));
+        assert_eq!(
+            m.validate(),
+            Err(Error::SelfDependency { plugin: "p".into() })
+        );
         let m = Metadata::new("p", "1.0.0")
             .with_dependency("q", "*")
             .with_optional_dependency("q", "*");
-        assert!(matches!(m.validate(), Err(Error::DuplicateDependency { .. })));
+        assert!(matches!(
+            m.validate(),
+            Err(Error::DuplicateDependency { .. })
+        ));
     }
 
     #[test]

@@ -40,7 +40,9 @@ pub enum Conflict {
         required: VersionReq,
     },
     /// A required dependency is registered in a version out of range.
-    #[error("plugin `{plugin}` requires `{dependency}` {required}, but version {found} is registered")]
+    #[error(
+        "plugin `{plugin}` requires `{dependency}` {required}, but version {found} is registered"
+    )]
     Version {
         /// The plugin with the dependency.
         plugin: String,
@@ -80,7 +82,11 @@ pub struct Error {
 }
 
 fn list(conflicts: &[Conflict]) -> String {
-    conflicts.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    conflicts
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The answer to [`PluginSystem::resolve_dependencies`](crate::PluginSystem::resolve_dependencies).
@@ -124,7 +130,10 @@ pub(crate) fn resolve(catalog: &Catalog, roots: &[&str], tony: &Version) -> Reso
 
 /// The edges used for ordering: required dependencies, and optional ones
 /// present in range.
-pub(crate) fn edges<'c>(catalog: &'c Catalog, m: &'c Metadata) -> impl Iterator<Item = &'c str> + 'c {
+pub(crate) fn edges<'c>(
+    catalog: &'c Catalog,
+    m: &'c Metadata,
+) -> impl Iterator<Item = &'c str> + 'c {
     m.dependencies().iter().filter_map(move |d| {
         let found = catalog.get(&d.name)?;
         (!d.optional || d.req.matches(found.version())).then_some(d.name.as_str())
@@ -156,7 +165,9 @@ impl Walk<'_> {
             return false;
         }
         let Some(meta) = self.catalog.get(name) else {
-            self.out.conflicts.push(Conflict::Unknown { plugin: name.to_owned() });
+            self.out.conflicts.push(Conflict::Unknown {
+                plugin: name.to_owned(),
+            });
             return false;
         };
         let mut ok = true;
@@ -186,7 +197,12 @@ impl Walk<'_> {
                     if d.optional {
                         tracing::warn!(plugin = name, dependency = %d.name, required = %d.req, found = %found.version(),
                             "optional dependency out of range: treated as absent");
-                        self.out.ignored.push((name.to_owned(), d.name.clone(), d.req.clone(), found.version().clone()));
+                        self.out.ignored.push((
+                            name.to_owned(),
+                            d.name.clone(),
+                            d.req.clone(),
+                            found.version().clone(),
+                        ));
                     } else {
                         self.out.conflicts.push(Conflict::Version {
                             plugin: name.to_owned(),
@@ -217,7 +233,11 @@ impl Walk<'_> {
 
 /// Every plugin of `catalog` that depends, directly or not, on one of
 /// `names`, among those `keep` accepts; sorted by name.
-pub(crate) fn dependents(catalog: &Catalog, names: &[String], keep: impl Fn(&str) -> bool) -> Vec<String> {
+pub(crate) fn dependents(
+    catalog: &Catalog,
+    names: &[String],
+    keep: impl Fn(&str) -> bool,
+) -> Vec<String> {
     let mut found: BTreeSet<String> = BTreeSet::new();
     let mut frontier: Vec<String> = names.to_vec();
     while let Some(target) = frontier.pop() {
@@ -237,7 +257,13 @@ pub(crate) fn dependents(catalog: &Catalog, names: &[String], keep: impl Fn(&str
 
 /// Orders `set` dependencies first (only edges inside `set` count).
 pub(crate) fn order_subset(catalog: &Catalog, set: &BTreeSet<String>) -> Vec<String> {
-    fn visit(catalog: &Catalog, set: &BTreeSet<String>, name: &str, seen: &mut BTreeSet<String>, out: &mut Vec<String>) {
+    fn visit(
+        catalog: &Catalog,
+        set: &BTreeSet<String>,
+        name: &str,
+        seen: &mut BTreeSet<String>,
+        out: &mut Vec<String>,
+    ) {
         if !seen.insert(name.to_owned()) {
             return;
         }
@@ -261,9 +287,15 @@ pub(crate) fn order_subset(catalog: &Catalog, set: &BTreeSet<String>) -> Vec<Str
 /// The dependency graph in Graphviz DOT: an edge from each plugin to what it
 /// depends on, dashed for optional dependencies, red when out of range.
 pub(crate) fn to_dot(catalog: &Catalog) -> String {
-    let mut dot = String::from("digraph tony {\n    rankdir=LR;\n    node [shape=box, fontname=\"monospace\"];\n");
+    let mut dot = String::from(
+        "digraph tony {\n    rankdir=LR;\n    node [shape=box, fontname=\"monospace\"];\n",
+    );
     for (name, meta) in catalog {
-        let _ = writeln!(dot, "    \"{name}\" [label=\"{name}\\n{}\"];", meta.version());
+        let _ = writeln!(
+            dot,
+            "    \"{name}\" [label=\"{name}\\n{}\"];",
+            meta.version()
+        );
     }
     for (name, meta) in catalog {
         for d in meta.dependencies() {
@@ -279,7 +311,12 @@ pub(crate) fn to_dot(catalog: &Catalog) -> String {
                 }
                 Some(_) => {}
             }
-            let _ = writeln!(dot, "    \"{name}\" -> \"{}\" [{}];", d.name, attrs.join(", "));
+            let _ = writeln!(
+                dot,
+                "    \"{name}\" -> \"{}\" [{}];",
+                d.name,
+                attrs.join(", ")
+            );
         }
     }
     dot.push_str("}\n");

@@ -16,9 +16,9 @@ use crate::resolve::{self, Catalog};
 use crate::slot::Slot;
 use crate::transaction::{self, NoSwap, Swap};
 use crate::{
-    BoxError, Context, ErrorSource, Event, EventKind, EventSink, Fingerprints, HotReloadConfig, Metadata,
-    PluginDescriptor, PluginState, PluginType, Registry, ReloadResult, Resolution, Snapshot, SourceLocation,
-    SubscriptionId, Trigger, Validator, registry,
+    BoxError, Context, ErrorSource, Event, EventKind, EventSink, Fingerprints, HotReloadConfig,
+    Metadata, PluginDescriptor, PluginState, PluginType, Registry, ReloadResult, Resolution,
+    Snapshot, SourceLocation, SubscriptionId, Trigger, Validator, registry,
 };
 
 /// Why a system operation failed.
@@ -105,7 +105,9 @@ pub enum AccessError {
     },
     /// The caller was compiled against another state layout than the live
     /// instance's (e.g. before a hot patch changed the struct).
-    #[error("plugin `{plugin}`: caller expects state layout {expected:#x}, the live instance has {live:#x}")]
+    #[error(
+        "plugin `{plugin}`: caller expects state layout {expected:#x}, the live instance has {live:#x}"
+    )]
     StaleLayout {
         /// The plugin.
         plugin: String,
@@ -220,12 +222,17 @@ impl Inner {
     }
 
     pub(crate) fn is_active(&self, name: &str) -> bool {
-        self.slots.get(name).is_some_and(|s| s.peek().state == PluginState::Active)
+        self.slots
+            .get(name)
+            .is_some_and(|s| s.peek().state == PluginState::Active)
     }
 
     pub(crate) fn peek(&self, name: &str) -> Option<(Arc<Metadata>, bool)> {
         let s = self.slots.get(name)?.peek();
-        Some((Arc::clone(&s.descriptor.metadata), s.state == PluginState::Active))
+        Some((
+            Arc::clone(&s.descriptor.metadata),
+            s.state == PluginState::Active,
+        ))
     }
 
     pub(crate) fn catalog(&self) -> Catalog {
@@ -236,16 +243,29 @@ impl Inner {
     }
 
     pub(crate) fn config(&self) -> HotReloadConfig {
-        self.config.read().unwrap_or_else(PoisonError::into_inner).clone()
+        self.config
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     pub(crate) fn emit(&self, event: Event) {
         self.bus.emit(event);
     }
 
-    pub(crate) fn plugin_config_table(&self, plugin: &str) -> Option<toml::Table> {
-        let file = self.plugin_config.read().unwrap_or_else(PoisonError::into_inner);
-        file.as_ref()?.table(plugin).cloned()
+    /// `plugin`'s configuration, as `C`.
+    pub(crate) fn plugin_config<C: serde::de::DeserializeOwned>(
+        &self,
+        plugin: &str,
+    ) -> Result<C, config_file::Error> {
+        let file = self
+            .plugin_config
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        match file.as_ref() {
+            Some(file) => file.check::<C>(plugin),
+            None => PluginConfigFile::default().check::<C>(plugin),
+        }
     }
 
     fn txn(&self) -> std::sync::MutexGuard<'_, ()> {
@@ -256,8 +276,14 @@ impl Inner {
         self.with_mut(|t: &mut T| f(t))
     }
 
-    pub(crate) fn with_mut<T: PluginType, R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, AccessError> {
-        let slot = self.slots.get(T::NAME).ok_or_else(|| AccessError::Unknown(T::NAME.to_owned()))?;
+    pub(crate) fn with_mut<T: PluginType, R>(
+        &self,
+        f: impl FnOnce(&mut T) -> R,
+    ) -> Result<R, AccessError> {
+        let slot = self
+            .slots
+            .get(T::NAME)
+            .ok_or_else(|| AccessError::Unknown(T::NAME.to_owned()))?;
         let _guard = AccessGuard::enter(T::NAME)?;
         let mut s = slot.lock();
         if s.live.state != T::STATE_FINGERPRINT && s.instance.is_some() {
@@ -283,7 +309,9 @@ impl Inner {
 
     /// Activates one plugin from its default state (a load, not a reload).
     fn activate_fresh(&self, name: &str) -> Result<(), BoxError> {
-        let slot = self.slot(name).ok_or_else(|| format!("unknown plugin `{name}`"))?;
+        let slot = self
+            .slot(name)
+            .ok_or_else(|| format!("unknown plugin `{name}`"))?;
         slot.hold();
         let descriptor = slot.peek().descriptor.clone();
         let vt = descriptor.vtable;
@@ -341,7 +369,9 @@ impl Inner {
             (s.instance.take(), s.descriptor.clone())
         };
         if let Some(mut instance) = instance {
-            let r = crate::containment::contain(|| instance.deactivate(&mut Context::new(self, &descriptor.metadata)));
+            let r = crate::containment::contain(|| {
+                instance.deactivate(&mut Context::new(self, &descriptor.metadata))
+            });
             if let Err(e) = r {
                 tracing::warn!(plugin = name, error = %e, "deactivate failed during unload; unloaded anyway");
                 self.emit(Event::Error {
@@ -355,7 +385,9 @@ impl Inner {
         slot.peek().state = PluginState::Inactive;
         slot.release();
         tracing::info!(plugin = name, "plugin unloaded");
-        self.emit(Event::PluginUnloaded { plugin: name.to_owned() });
+        self.emit(Event::PluginUnloaded {
+            plugin: name.to_owned(),
+        });
     }
 
     /// Loads `roots` and what they need; keeps going past failures and
@@ -374,10 +406,21 @@ impl Inner {
                     }
                 }
             } else if roots.len() == 1 {
-                return Err(resolve::Error { plugin: (*root).to_owned(), conflicts: r.conflicts }.into());
+                return Err(resolve::Error {
+                    plugin: (*root).to_owned(),
+                    conflicts: r.conflicts,
+                }
+                .into());
             } else {
-                let e = resolve::Error { plugin: (*root).to_owned(), conflicts: r.conflicts };
-                self.emit(Event::Error { source: ErrorSource::Lifecycle, plugin: Some((*root).to_owned()), message: e.to_string() });
+                let e = resolve::Error {
+                    plugin: (*root).to_owned(),
+                    conflicts: r.conflicts,
+                };
+                self.emit(Event::Error {
+                    source: ErrorSource::Lifecycle,
+                    plugin: Some((*root).to_owned()),
+                    message: e.to_string(),
+                });
                 failed.push(((*root).to_owned(), e.to_string()));
             }
         }
@@ -387,14 +430,23 @@ impl Inner {
                 continue;
             }
             let meta = &catalog[name];
-            if resolve::edges(&catalog, meta).any(|d| broken.contains(d) && meta.dependencies().iter().any(|x| x.name == d && !x.optional)) {
+            if resolve::edges(&catalog, meta).any(|d| {
+                broken.contains(d)
+                    && meta
+                        .dependencies()
+                        .iter()
+                        .any(|x| x.name == d && !x.optional)
+            }) {
                 skipped.insert(name.clone());
                 broken.insert(name.clone());
                 continue;
             }
             if let Err(e) = self.activate_fresh(name) {
                 if roots.len() == 1 && failed.is_empty() && name == roots[0] {
-                    return Err(Error::Activate { plugin: name.clone(), source: e });
+                    return Err(Error::Activate {
+                        plugin: name.clone(),
+                        source: e,
+                    });
                 }
                 failed.push((name.clone(), e.to_string()));
                 broken.insert(name.clone());
@@ -403,7 +455,10 @@ impl Inner {
         if failed.is_empty() && skipped.is_empty() {
             Ok(())
         } else {
-            Err(Error::Incomplete { failed, skipped: skipped.into_iter().collect() })
+            Err(Error::Incomplete {
+                failed,
+                skipped: skipped.into_iter().collect(),
+            })
         }
     }
 }
@@ -451,7 +506,9 @@ pub struct PluginSystem {
 
 impl std::fmt::Debug for PluginSystem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PluginSystem").field("plugins", &self.inner.slots.keys()).finish_non_exhaustive()
+        f.debug_struct("PluginSystem")
+            .field("plugins", &self.inner.slots.keys())
+            .finish_non_exhaustive()
     }
 }
 
@@ -488,15 +545,25 @@ impl PluginSystem {
     pub fn unload_plugin(&self, name: &str, mode: Unload) -> Result<Vec<String>, Error> {
         let _g = TxnGuard::enter("unload_plugin")?;
         let _t = self.inner.txn();
-        let slot = self.inner.slot(name).ok_or_else(|| Error::Unknown(name.to_owned()))?;
+        let slot = self
+            .inner
+            .slot(name)
+            .ok_or_else(|| Error::Unknown(name.to_owned()))?;
         let state = slot.peek().state;
         if state != PluginState::Active {
-            return Err(Error::NotActive { plugin: name.to_owned(), state });
+            return Err(Error::NotActive {
+                plugin: name.to_owned(),
+                state,
+            });
         }
         let catalog = self.inner.catalog();
-        let dependents = resolve::dependents(&catalog, &[name.to_owned()], |n| self.inner.is_active(n));
+        let dependents =
+            resolve::dependents(&catalog, &[name.to_owned()], |n| self.inner.is_active(n));
         if !dependents.is_empty() && mode == Unload::Refuse {
-            return Err(Error::HasDependents { plugin: name.to_owned(), dependents });
+            return Err(Error::HasDependents {
+                plugin: name.to_owned(),
+                dependents,
+            });
         }
         let mut set: BTreeSet<String> = dependents.into_iter().collect();
         set.insert(name.to_owned());
@@ -531,7 +598,11 @@ impl PluginSystem {
         let plugin = names.first().cloned().unwrap_or_default();
         ReloadResult {
             success: false,
-            error: Some(crate::ReloadError { plugin: plugin.clone(), stage: crate::Stage::Validate, message }),
+            error: Some(crate::ReloadError {
+                plugin: plugin.clone(),
+                stage: crate::Stage::Validate,
+                message,
+            }),
             plugin,
             previous_version: None,
             new_version: None,
@@ -548,11 +619,20 @@ impl PluginSystem {
 
     /// Takes a snapshot of `name`'s state now (the seed's `createStateSnapshot`).
     pub fn create_state_snapshot(&self, name: &str) -> Result<Snapshot, Error> {
-        let slot = self.inner.slot(name).ok_or_else(|| Error::Unknown(name.to_owned()))?;
+        let slot = self
+            .inner
+            .slot(name)
+            .ok_or_else(|| Error::Unknown(name.to_owned()))?;
         let s = slot.lock();
-        let instance = s.instance.as_ref().ok_or_else(|| Error::NotActive { plugin: name.to_owned(), state: s.state })?;
+        let instance = s.instance.as_ref().ok_or_else(|| Error::NotActive {
+            plugin: name.to_owned(),
+            state: s.state,
+        })?;
         let bytes = crate::containment::contain(|| (s.descriptor.vtable.save)(&**instance))
-            .map_err(|source| Error::Snapshot { plugin: name.to_owned(), source })?;
+            .map_err(|source| Error::Snapshot {
+                plugin: name.to_owned(),
+                source,
+            })?;
         Ok(Snapshot {
             plugin: name.to_owned(),
             version: s.descriptor.metadata.version().clone(),
@@ -595,7 +675,13 @@ impl PluginSystem {
                     version: s.descriptor.metadata.version().clone(),
                     state: s.state,
                     source: s.descriptor.metadata.source().clone(),
-                    dependencies: s.descriptor.metadata.dependencies().iter().map(ToString::to_string).collect(),
+                    dependencies: s
+                        .descriptor
+                        .metadata
+                        .dependencies()
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect(),
                     fingerprints: s.live,
                     error: s.error.clone(),
                 }
@@ -623,7 +709,10 @@ impl PluginSystem {
     }
 
     /// Runs `f` on the live instance of `T` mutably; see [`PluginSystem::with`].
-    pub fn with_mut<T: PluginType, R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, AccessError> {
+    pub fn with_mut<T: PluginType, R>(
+        &self,
+        f: impl FnOnce(&mut T) -> R,
+    ) -> Result<R, AccessError> {
         self.inner.with_mut(f)
     }
 
@@ -659,7 +748,11 @@ impl PluginSystem {
 
     /// The plugin configuration file in force, if any.
     pub fn plugin_config(&self) -> Option<PluginConfigFile> {
-        self.inner.plugin_config.read().unwrap_or_else(PoisonError::into_inner).clone()
+        self.inner
+            .plugin_config
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Reads the plugin configuration file at `path` and applies it; see
@@ -681,40 +774,61 @@ impl PluginSystem {
     /// changed are reloaded in one transaction, with their state. A table
     /// that does not fit keeps the old configuration running. Returns the
     /// reload, or `None` when no active plugin's table changed.
-    pub fn apply_plugin_config(&self, new: PluginConfigFile) -> Result<Option<ReloadResult>, Error> {
+    pub fn apply_plugin_config(
+        &self,
+        new: PluginConfigFile,
+    ) -> Result<Option<ReloadResult>, Error> {
         let old = self.plugin_config();
         let changed = match &old {
             Some(old) => PluginConfigFile::changed_plugins(old, &new),
             None => new.plugin_names(),
         };
         for name in &changed {
-            let Some(slot) = self.inner.slot(name) else { continue };
+            let Some(slot) = self.inner.slot(name) else {
+                continue;
+            };
             let check = slot.peek().descriptor.vtable.check_config;
-            if let (Some(check), Some(table)) = (check, new.table(name)) {
-                if let Err(e) = check(table) {
-                    let e = new.plugin_error(name, &*e);
-                    self.config_error(Some(name), &e);
-                    return Err(e.into());
-                }
+            if let Some(Err(e)) = check.map(|check| check(&new, name)) {
+                self.config_error(Some(name), &e);
+                return Err(e.into());
             }
         }
-        let active: Vec<&str> = changed.iter().map(String::as_str).filter(|n| self.inner.is_active(n)).collect();
+        let active: Vec<&str> = changed
+            .iter()
+            .map(String::as_str)
+            .filter(|n| self.inner.is_active(n))
+            .collect();
         if active.is_empty() {
-            *self.inner.plugin_config.write().unwrap_or_else(PoisonError::into_inner) = Some(new);
+            *self
+                .inner
+                .plugin_config
+                .write()
+                .unwrap_or_else(PoisonError::into_inner) = Some(new);
             return Ok(None);
         }
         let path = new.path().to_path_buf();
-        let mut swap = ConfigSwap { inner: &self.inner, new: Some(new), old };
+        let mut swap = ConfigSwap {
+            inner: &self.inner,
+            new: Some(new),
+            old,
+        };
         let result = self.reload(&active, Trigger::Config, &mut swap);
         if result.success {
-            self.emit(Event::ConfigReloaded { path, plugins: active.iter().map(|s| (*s).to_owned()).collect() });
+            self.emit(Event::ConfigReloaded {
+                path,
+                plugins: active.iter().map(|s| (*s).to_owned()).collect(),
+            });
         }
         Ok(Some(result))
     }
 
     fn config_error(&self, plugin: Option<&str>, e: &config_file::Error) {
         tracing::error!(error = %e, "plugin configuration rejected; the previous one stays in force");
-        self.emit(Event::Error { source: ErrorSource::Config, plugin: plugin.map(str::to_owned), message: e.to_string() });
+        self.emit(Event::Error {
+            source: ErrorSource::Config,
+            plugin: plugin.map(str::to_owned),
+            message: e.to_string(),
+        });
     }
 
     /// The path of the plugin configuration file, from the configuration.
@@ -732,19 +846,29 @@ struct ConfigSwap<'a> {
 
 impl Swap for ConfigSwap<'_> {
     fn apply(&mut self) -> Result<(), BoxError> {
-        let mut slot = self.inner.plugin_config.write().unwrap_or_else(PoisonError::into_inner);
+        let mut slot = self
+            .inner
+            .plugin_config
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         if let Some(new) = self.new.take() {
-            self.old = std::mem::replace(&mut *slot, Some(new));
+            self.old = slot.replace(new);
         }
         Ok(())
     }
 
     fn undo(&mut self) -> Result<(), BoxError> {
-        let mut slot = self.inner.plugin_config.write().unwrap_or_else(PoisonError::into_inner);
+        let mut slot = self
+            .inner
+            .plugin_config
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
         *slot = self.old.take();
         Ok(())
     }
 }
+
+type Selector = Box<dyn Fn(&Metadata) -> bool>;
 
 /// Builds a [`PluginSystem`].
 #[derive(Default)]
@@ -752,7 +876,7 @@ pub struct PluginSystemBuilder {
     config: Option<HotReloadConfig>,
     no_inventory: bool,
     explicit: Vec<PluginDescriptor>,
-    select: Option<Box<dyn Fn(&Metadata) -> bool>>,
+    select: Option<Selector>,
     services: Vec<(std::any::TypeId, &'static str, Arc<dyn Any + Send + Sync>)>,
     validators: Vec<Arc<dyn Validator>>,
     plugin_config: Option<PluginConfigFile>,
@@ -794,7 +918,11 @@ impl PluginSystemBuilder {
 
     /// Provides a service from the host, visible to every plugin.
     pub fn service<S: Any + Send + Sync>(mut self, service: S) -> Self {
-        self.services.push((std::any::TypeId::of::<S>(), std::any::type_name::<S>(), Arc::new(service)));
+        self.services.push((
+            std::any::TypeId::of::<S>(),
+            std::any::type_name::<S>(),
+            Arc::new(service),
+        ));
         self
     }
 
@@ -833,7 +961,10 @@ impl PluginSystemBuilder {
         for (id, type_name, value) in self.services {
             services
                 .provide(HOST, value, id, type_name)
-                .map_err(|e| Error::Activate { plugin: HOST.to_owned(), source: Box::new(e) })?;
+                .map_err(|e| Error::Activate {
+                    plugin: HOST.to_owned(),
+                    source: Box::new(e),
+                })?;
         }
         let slots = registry
             .into_descriptors()

@@ -82,7 +82,12 @@ fn fail(plugin: &str, stage: Stage, message: impl ToString) -> ReloadError {
 
 /// Runs one transaction over `targets` (plus their dependents, when the
 /// configuration says so). The caller holds the system's transaction lock.
-pub(crate) fn run(inner: &Inner, targets: &[String], trigger: Trigger, swap: &mut dyn Swap) -> ReloadResult {
+pub(crate) fn run(
+    inner: &Inner,
+    targets: &[String],
+    trigger: Trigger,
+    swap: &mut dyn Swap,
+) -> ReloadResult {
     let started = Instant::now();
     let config = inner.config();
     let primary = targets.first().cloned().unwrap_or_default();
@@ -94,7 +99,9 @@ pub(crate) fn run(inner: &Inner, targets: &[String], trigger: Trigger, swap: &mu
     let mut result = ReloadResult {
         success: false,
         plugin: primary.clone(),
-        previous_version: inner.slot(&primary).map(|s| s.peek().descriptor.metadata.version().clone()),
+        previous_version: inner
+            .slot(&primary)
+            .map(|s| s.peek().descriptor.metadata.version().clone()),
         new_version: None,
         error: None,
         state_preserved: false,
@@ -113,17 +120,25 @@ pub(crate) fn run(inner: &Inner, targets: &[String], trigger: Trigger, swap: &mu
             if config.validate_before_reload {
                 validate(inner, &order, &candidates)?;
             }
-            result.dependents_reloaded = order.iter().filter(|n| !targets.contains(n)).cloned().collect();
+            result.dependents_reloaded = order
+                .iter()
+                .filter(|n| !targets.contains(n))
+                .cloned()
+                .collect();
             Ok((order, candidates))
         })
-        .and_then(|(order, candidates)| execute(inner, &order, candidates, swap, &config, &mut result));
+        .and_then(|(order, candidates)| {
+            execute(inner, &order, candidates, swap, &config, &mut result)
+        });
 
     if let Err(e) = outcome {
         tracing::warn!(plugin = %e.plugin, stage = %e.stage, error = %e.message, "reload failed");
         result.error = Some(e);
     } else {
         result.success = true;
-        result.new_version = inner.slot(&primary).map(|s| s.peek().descriptor.metadata.version().clone());
+        result.new_version = inner
+            .slot(&primary)
+            .map(|s| s.peek().descriptor.metadata.version().clone());
         result.state_preserved = result
             .states
             .iter()
@@ -149,22 +164,39 @@ fn plan(
 ) -> Result<(Vec<String>, Candidates), ReloadError> {
     for t in targets {
         match inner.slot(t).map(|s| s.peek().state) {
-            None => return Err(fail(t, Stage::Validate, "no plugin of that name is registered")),
+            None => {
+                return Err(fail(
+                    t,
+                    Stage::Validate,
+                    "no plugin of that name is registered",
+                ));
+            }
             Some(PluginState::Active) => {}
-            Some(state) => return Err(fail(t, Stage::Validate, format!("plugin is {state}, not active"))),
+            Some(state) => {
+                return Err(fail(
+                    t,
+                    Stage::Validate,
+                    format!("plugin is {state}, not active"),
+                ));
+            }
         }
     }
     let catalog = inner.catalog();
     let mut set: BTreeSet<String> = targets.iter().cloned().collect();
     if with_dependents {
-        set.extend(resolve::dependents(&catalog, targets, |n| inner.is_active(n)));
+        set.extend(resolve::dependents(&catalog, targets, |n| {
+            inner.is_active(n)
+        }));
     }
     let order = resolve::order_subset(&catalog, &set);
     let candidates = order
         .iter()
         .map(|n| {
             let current = inner.slot(n).map(|s| s.peek().descriptor.clone());
-            let d = swap.candidate(n).or(current).ok_or_else(|| fail(n, Stage::Validate, "vanished"))?;
+            let d = swap
+                .candidate(n)
+                .or(current)
+                .ok_or_else(|| fail(n, Stage::Validate, "vanished"))?;
             Ok((n.clone(), d))
         })
         .collect::<Result<_, ReloadError>>()?;
@@ -181,17 +213,43 @@ fn validate(inner: &Inner, order: &[String], candidates: &Candidates) -> Result<
         let new = &catalog[name];
         new.validate().map_err(|e| fail(name, Stage::Validate, e))?;
         if let Some(min) = new.min_tony_version().filter(|m| inner.tony_version < **m) {
-            return Err(fail(name, Stage::Validate, format!("needs Tony {min} or newer, this is Tony {}", inner.tony_version)));
+            return Err(fail(
+                name,
+                Stage::Validate,
+                format!(
+                    "needs Tony {min} or newer, this is Tony {}",
+                    inner.tony_version
+                ),
+            ));
         }
         // Its own required dependencies still hold.
         for d in new.dependencies().iter().filter(|d| !d.optional) {
             match catalog.get(&d.name) {
                 Some(m) if d.req.matches(m.version()) && inner.is_active(&d.name) => {}
                 Some(m) => {
-                    return Err(fail(name, Stage::Validate, format!("requires `{}` {}, found {} ({})",
-                        d.name, d.req, m.version(), if inner.is_active(&d.name) { "active" } else { "not active" })));
+                    return Err(fail(
+                        name,
+                        Stage::Validate,
+                        format!(
+                            "requires `{}` {}, found {} ({})",
+                            d.name,
+                            d.req,
+                            m.version(),
+                            if inner.is_active(&d.name) {
+                                "active"
+                            } else {
+                                "not active"
+                            }
+                        ),
+                    ));
                 }
-                None => return Err(fail(name, Stage::Validate, format!("requires `{}` {}, which is not registered", d.name, d.req))),
+                None => {
+                    return Err(fail(
+                        name,
+                        Stage::Validate,
+                        format!("requires `{}` {}, which is not registered", d.name, d.req),
+                    ));
+                }
             }
         }
         // Every active dependent still accepts its version.
@@ -199,19 +257,37 @@ fn validate(inner: &Inner, order: &[String], candidates: &Candidates) -> Result<
             if !inner.is_active(other) {
                 continue;
             }
-            for d in meta.dependencies().iter().filter(|d| d.name == *name && !d.optional) {
+            for d in meta
+                .dependencies()
+                .iter()
+                .filter(|d| d.name == *name && !d.optional)
+            {
                 if !d.req.matches(new.version()) {
-                    return Err(fail(name, Stage::Validate, format!(
-                        "version {} breaks dependent `{other}`, which requires {}", new.version(), d.req)));
+                    return Err(fail(
+                        name,
+                        Stage::Validate,
+                        format!(
+                            "version {} breaks dependent `{other}`, which requires {}",
+                            new.version(),
+                            d.req
+                        ),
+                    ));
                 }
             }
         }
-        let running = inner.slot(name).map(|s| Arc::clone(&s.peek().descriptor.metadata));
+        let running = inner
+            .slot(name)
+            .map(|s| Arc::clone(&s.peek().descriptor.metadata));
         let running = running.as_deref().unwrap_or(new);
         for v in inner.validators.iter() {
-            let verdict = contain(|| Ok(v.validate(new, running))).map_err(|e| fail(name, Stage::Validate, e))?;
+            let verdict = contain(|| Ok(v.validate(new, running)))
+                .map_err(|e| fail(name, Stage::Validate, e))?;
             if !verdict.is_valid() {
-                return Err(fail(name, Stage::Validate, format!("rejected: {}", verdict.errors.join("; "))));
+                return Err(fail(
+                    name,
+                    Stage::Validate,
+                    format!("rejected: {}", verdict.errors.join("; ")),
+                ));
             }
         }
     }
@@ -314,7 +390,11 @@ fn prepare_swap_commit(
 
 /// Snapshots then deactivates one plugin. A failed snapshot leaves it as it
 /// was; a failed deactivate hands it back to be reinstated.
-fn take_one(inner: &Inner, name: &str, slot: &Arc<Slot>) -> Result<Taken, (ReloadError, Option<Taken>)> {
+fn take_one(
+    inner: &Inner,
+    name: &str,
+    slot: &Arc<Slot>,
+) -> Result<Taken, (ReloadError, Option<Taken>)> {
     let (old, descriptor, live) = {
         let mut s = slot.peek();
         let Some(instance) = s.instance.take() else {
@@ -365,7 +445,11 @@ fn take_one(inner: &Inner, name: &str, slot: &Arc<Slot>) -> Result<Taken, (Reloa
 
 /// One commit attempt: rebuild every instance through the current code and
 /// activate it. On failure, deactivates what this attempt activated.
-fn commit(inner: &Inner, taken: &[Taken], preserve_state: bool) -> Result<Vec<(String, StateRestore)>, ReloadError> {
+fn commit(
+    inner: &Inner,
+    taken: &[Taken],
+    preserve_state: bool,
+) -> Result<Vec<(String, StateRestore)>, ReloadError> {
     let mut done: Vec<&Taken> = Vec::new();
     let mut states = Vec::new();
     for t in taken {
@@ -379,7 +463,9 @@ fn commit(inner: &Inner, taken: &[Taken], preserve_state: bool) -> Result<Vec<(S
                     let new = t.slot.peek().instance.take();
                     if let Some(mut new) = new {
                         let descriptor = t.slot.peek().descriptor.clone();
-                        let _ = contain(|| new.deactivate(&mut Context::new(inner, &descriptor.metadata)));
+                        let _ = contain(|| {
+                            new.deactivate(&mut Context::new(inner, &descriptor.metadata))
+                        });
                     }
                     inner.services.withdraw(&t.name);
                 }
@@ -390,7 +476,11 @@ fn commit(inner: &Inner, taken: &[Taken], preserve_state: bool) -> Result<Vec<(S
     Ok(states)
 }
 
-fn rebuild_and_activate(inner: &Inner, t: &Taken, preserve_state: bool) -> Result<StateRestore, ReloadError> {
+fn rebuild_and_activate(
+    inner: &Inner,
+    t: &Taken,
+    preserve_state: bool,
+) -> Result<StateRestore, ReloadError> {
     let descriptor = t.slot.peek().descriptor.clone();
     let vt = descriptor.vtable;
     let name = t.name.as_str();
@@ -398,16 +488,30 @@ fn rebuild_and_activate(inner: &Inner, t: &Taken, preserve_state: bool) -> Resul
     let live = contain(|| Ok((vt.fingerprints)())).map_err(|e| fail(name, Stage::Restore, e))?;
     let (mut instance, how) = if !preserve_state {
         let fresh = contain(|| Ok((vt.create)())).map_err(|e| fail(name, Stage::Restore, e))?;
-        (fresh, StateRestore::Reset { reason: "preserve_state is off".into() })
+        (
+            fresh,
+            StateRestore::Reset {
+                reason: "preserve_state is off".into(),
+            },
+        )
     } else if live.state == snapshot.fingerprint {
-        let restored = contain(|| (vt.load)(&snapshot.bytes)).map_err(|e| fail(name, Stage::Restore, e))?;
+        let restored =
+            contain(|| (vt.load)(&snapshot.bytes)).map_err(|e| fail(name, Stage::Restore, e))?;
         (restored, StateRestore::Decoded)
     } else {
         match contain(|| (vt.migrate)(&snapshot.old_state())) {
-            Ok(migrated) => (migrated, StateRestore::Migrated { from_state_version: snapshot.state_version }),
+            Ok(migrated) => (
+                migrated,
+                StateRestore::Migrated {
+                    from_state_version: snapshot.state_version,
+                },
+            ),
             Err(e) if crate::__private::is_no_migration(&e) => {
-                let fresh = contain(|| Ok((vt.create)())).map_err(|e| fail(name, Stage::Restore, e))?;
-                let reason = format!("state layout changed and the plugin has no migration ({e}); started from default");
+                let fresh =
+                    contain(|| Ok((vt.create)())).map_err(|e| fail(name, Stage::Restore, e))?;
+                let reason = format!(
+                    "state layout changed and the plugin has no migration ({e}); started from default"
+                );
                 tracing::warn!(plugin = name, "{reason}");
                 (fresh, StateRestore::Reset { reason })
             }
@@ -439,7 +543,10 @@ fn reinstate(inner: &Inner, taken: Vec<Taken>, result: &mut ReloadResult) {
             let mut s = t.slot.peek();
             s.descriptor = t.old_descriptor.clone();
         }
-        let activated = contain(|| t.old.activate(&mut Context::new(inner, &t.old_descriptor.metadata)));
+        let activated = contain(|| {
+            t.old
+                .activate(&mut Context::new(inner, &t.old_descriptor.metadata))
+        });
         let mut s = t.slot.peek();
         match activated {
             Ok(()) => {

@@ -9,8 +9,8 @@ use std::sync::{Arc, mpsc};
 
 use tony_core::error::SystemError;
 use tony_core::{
-    AccessError, BoxError, Context, Event, EventKind, Metadata, Plugin, PluginDescriptor, PluginState, PluginType,
-    Unload,
+    AccessError, BoxError, Context, Event, EventKind, Metadata, Plugin, PluginDescriptor,
+    PluginState, PluginType, Unload,
 };
 
 /// A service the base plugin provides.
@@ -54,25 +54,45 @@ impl PluginType for User {
     const NAME: &'static str = "user";
     const STATE_FINGERPRINT: u64 = PluginDescriptor::layout_fingerprint::<Self>();
     fn descriptor() -> PluginDescriptor {
-        PluginDescriptor::stateless::<Self>(Metadata::new("user", "1.0.0").with_dependency("base", "^1"))
+        PluginDescriptor::stateless::<Self>(
+            Metadata::new("user", "1.0.0").with_dependency("base", "^1"),
+        )
     }
 }
 
 simple_plugin!(Lonely, "lonely", "0.1.0");
 
 fn system() -> tony_core::PluginSystem {
-    common::system(vec![Base::descriptor(), User::descriptor(), Lonely::descriptor()])
+    common::system(vec![
+        Base::descriptor(),
+        User::descriptor(),
+        Lonely::descriptor(),
+    ])
 }
 
 #[test]
 fn services_are_owned_and_withdrawn_on_deactivate() {
     let system = system();
     system.initialize().unwrap();
-    assert!(system.service::<Greeting>().unwrap().0.starts_with("hello from tony"));
-    assert!(system.with::<User, _>(|u| u.seen.clone()).unwrap().is_some());
+    assert!(
+        system
+            .service::<Greeting>()
+            .unwrap()
+            .0
+            .starts_with("hello from tony")
+    );
+    assert!(
+        system
+            .with::<User, _>(|u| u.seen.clone())
+            .unwrap()
+            .is_some()
+    );
 
     system.unload_plugin("base", Unload::Cascade).unwrap();
-    assert!(system.service::<Greeting>().is_none(), "service outlived its provider");
+    assert!(
+        system.service::<Greeting>().is_none(),
+        "service outlived its provider"
+    );
     system.load_plugin("user").unwrap(); // loads base first
     assert!(system.service::<Greeting>().is_some());
 }
@@ -82,7 +102,9 @@ fn unload_is_refused_while_dependents_are_active_unless_cascading() {
     let system = system();
     system.initialize().unwrap();
     let err = system.unload_plugin("base", Unload::Refuse).unwrap_err();
-    assert!(matches!(&err, SystemError::HasDependents { plugin, dependents } if plugin == "base" && dependents == &["user"]));
+    assert!(
+        matches!(&err, SystemError::HasDependents { plugin, dependents } if plugin == "base" && dependents == &["user"])
+    );
     assert!(err.to_string().contains("user"));
     assert_eq!(state(&system, "base"), PluginState::Active);
 
@@ -91,39 +113,74 @@ fn unload_is_refused_while_dependents_are_active_unless_cascading() {
     assert_eq!(state(&system, "base"), PluginState::Inactive);
     assert_eq!(state(&system, "user"), PluginState::Inactive);
     assert_eq!(state(&system, "lonely"), PluginState::Active);
-    assert!(matches!(system.unload_plugin("base", Unload::Refuse), Err(SystemError::NotActive { .. })));
+    assert!(matches!(
+        system.unload_plugin("base", Unload::Refuse),
+        Err(SystemError::NotActive { .. })
+    ));
 }
 
 fn state(system: &tony_core::PluginSystem, name: &str) -> PluginState {
-    system.status().into_iter().find(|s| s.name == name).unwrap().state
+    system
+        .status()
+        .into_iter()
+        .find(|s| s.name == name)
+        .unwrap()
+        .state
 }
 
 #[test]
 fn status_lists_every_plugin_with_version_state_and_source() {
     let system = system();
     let before = system.status();
-    assert_eq!(before.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["base", "lonely", "user"]);
+    assert_eq!(
+        before.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        ["base", "lonely", "user"]
+    );
     assert!(before.iter().all(|s| s.state == PluginState::Registered));
     system.initialize().unwrap();
-    let base = system.status().into_iter().find(|s| s.name == "base").unwrap();
+    let base = system
+        .status()
+        .into_iter()
+        .find(|s| s.name == "base")
+        .unwrap();
     assert_eq!(base.version.to_string(), "1.0.0");
-    assert!(base.source.file.ends_with("lifecycle.rs"), "{}", base.source);
-    assert_eq!(system.plugins_in_file(std::path::Path::new(&*base.source.file)), ["base", "lonely", "user"]);
+    assert!(
+        base.source.file.ends_with("lifecycle.rs"),
+        "{}",
+        base.source
+    );
+    assert_eq!(
+        system.plugins_in_file(std::path::Path::new(&*base.source.file)),
+        ["base", "lonely", "user"]
+    );
 }
 
 #[test]
 fn typed_access_errors() {
     let system = system();
-    assert!(matches!(system.with::<Base, _>(|_| ()), Err(AccessError::NotActive { .. })));
+    assert!(matches!(
+        system.with::<Base, _>(|_| ()),
+        Err(AccessError::NotActive { .. })
+    ));
     system.initialize().unwrap();
     system.with_mut::<Base, _>(|b| b.greeted = 7).unwrap();
     assert_eq!(system.with::<Base, _>(|b| b.greeted).unwrap(), 7);
-    let nested = system.with::<Base, _>(|_| system.with::<Base, _>(|_| ())).unwrap();
+    let nested = system
+        .with::<Base, _>(|_| system.with::<Base, _>(|_| ()))
+        .unwrap();
     assert!(matches!(nested, Err(AccessError::Reentrant(_))));
-    let reload_inside = system.with::<Base, _>(|_| system.reload_plugin("base")).unwrap();
-    assert!(!reload_inside.success, "a reload from inside typed access must be refused, not deadlock");
+    let reload_inside = system
+        .with::<Base, _>(|_| system.reload_plugin("base"))
+        .unwrap();
+    assert!(
+        !reload_inside.success,
+        "a reload from inside typed access must be refused, not deadlock"
+    );
     let other = common::system(vec![]);
-    assert!(matches!(other.with::<Base, _>(|_| ()), Err(AccessError::Unknown(_))));
+    assert!(matches!(
+        other.with::<Base, _>(|_| ()),
+        Err(AccessError::Unknown(_))
+    ));
 }
 
 #[test]
@@ -146,17 +203,34 @@ fn subscriptions_per_kind_and_wildcard() {
     let result = system.reload_plugin("base");
     assert!(result.success, "{:?}", result.error);
     let kinds: Vec<EventKind> = all_rx.try_iter().map(|e| e.kind()).collect();
-    assert_eq!(kinds.iter().filter(|k| **k == EventKind::PluginLoaded).count(), 3);
-    for k in [EventKind::ReloadStarted, EventKind::StatePreserved, EventKind::StateRestored, EventKind::ReloadCompleted] {
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == EventKind::PluginLoaded)
+            .count(),
+        3
+    );
+    for k in [
+        EventKind::ReloadStarted,
+        EventKind::StatePreserved,
+        EventKind::StateRestored,
+        EventKind::ReloadCompleted,
+    ] {
         assert!(kinds.contains(&k), "{k:?} missing from {kinds:?}");
     }
     let only: Vec<Event> = kind_rx.try_iter().collect();
     assert_eq!(only.len(), 1);
-    let Event::ReloadCompleted(r) = &only[0] else { panic!() };
+    let Event::ReloadCompleted(r) = &only[0] else {
+        panic!()
+    };
     assert_eq!(r.plugin, "base");
     assert_eq!(r.dependents_reloaded, ["user"]);
     system.load_plugin("lonely").unwrap();
-    assert_eq!(counted.load(Ordering::SeqCst), 3, "unsubscribed sink still called");
+    assert_eq!(
+        counted.load(Ordering::SeqCst),
+        3,
+        "unsubscribed sink still called"
+    );
 }
 
 #[test]
@@ -167,7 +241,11 @@ fn a_panicking_subscriber_breaks_nothing() {
     system.subscribe_all(tx);
     system.initialize().unwrap();
     assert!(system.reload_plugin("base").success);
-    assert!(rx.try_iter().any(|e| e.kind() == EventKind::ReloadCompleted), "later subscribers still served");
+    assert!(
+        rx.try_iter()
+            .any(|e| e.kind() == EventKind::ReloadCompleted),
+        "later subscribers still served"
+    );
 }
 
 #[test]
@@ -184,11 +262,19 @@ fn activation_failure_marks_failed_and_skips_dependents() {
         User::descriptor(),
     ]);
     let err = system.initialize().unwrap_err();
-    let SystemError::Incomplete { failed, skipped } = &err else { panic!("{err}") };
+    let SystemError::Incomplete { failed, skipped } = &err else {
+        panic!("{err}")
+    };
     assert_eq!(failed[0].0, "base");
     assert!(failed[0].1.contains("boom at start"), "{err}");
     assert_eq!(skipped, &["user"]);
     let status = system.status();
     assert_eq!(status[0].state, PluginState::Failed);
-    assert!(status[0].error.as_deref().unwrap().contains("boom at start"));
+    assert!(
+        status[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("boom at start")
+    );
 }

@@ -6,7 +6,9 @@
 mod common;
 
 use tony_core::error::{RegistryError, SystemError};
-use tony_core::{Conflict, Metadata, PluginDescriptor, PluginState, PluginSystem, PluginType, Registry};
+use tony_core::{
+    Conflict, Metadata, PluginDescriptor, PluginState, PluginSystem, PluginType, Registry,
+};
 
 mod diamond {
     simple_plugin!(A, "a", "1.0.0");
@@ -17,7 +19,12 @@ mod diamond {
 
 fn diamond() -> Vec<PluginDescriptor> {
     // deliberately not in dependency order
-    vec![diamond::D::descriptor(), diamond::C::descriptor(), diamond::A::descriptor(), diamond::B::descriptor()]
+    vec![
+        diamond::D::descriptor(),
+        diamond::C::descriptor(),
+        diamond::A::descriptor(),
+        diamond::B::descriptor(),
+    ]
 }
 
 #[test]
@@ -62,7 +69,9 @@ fn each_conflict_names_its_culprits() {
         Y::descriptor(),
         Z::descriptor(),
         Fine::descriptor(),
-        PluginDescriptor::stateless::<Fine>(Metadata::new("future", "1.0.0").with_min_tony_version("99.0.0")),
+        PluginDescriptor::stateless::<Fine>(
+            Metadata::new("future", "1.0.0").with_min_tony_version("99.0.0"),
+        ),
     ]);
 
     let r = system.resolve_dependencies("needs-missing");
@@ -75,15 +84,26 @@ fn each_conflict_names_its_culprits() {
         }]
     );
     let msg = r.conflicts[0].to_string();
-    assert!(msg.contains("needs-missing") && msg.contains("ghost") && msg.contains("^2.1"), "{msg}");
+    assert!(
+        msg.contains("needs-missing") && msg.contains("ghost") && msg.contains("^2.1"),
+        "{msg}"
+    );
 
     let r = system.resolve_dependencies("needs-new");
     let msg = r.conflicts[0].to_string();
     assert!(matches!(r.conflicts[0], Conflict::Version { .. }));
-    assert!(msg.contains("needs-new") && msg.contains(">=2.0.0") && msg.contains("1.4.0"), "{msg}");
+    assert!(
+        msg.contains("needs-new") && msg.contains(">=2.0.0") && msg.contains("1.4.0"),
+        "{msg}"
+    );
 
     let r = system.resolve_dependencies("x");
-    assert_eq!(r.conflicts, [Conflict::Cycle { path: vec!["x".into(), "y".into(), "z".into(), "x".into()] }]);
+    assert_eq!(
+        r.conflicts,
+        [Conflict::Cycle {
+            path: vec!["x".into(), "y".into(), "z".into(), "x".into()]
+        }]
+    );
     assert!(r.conflicts[0].to_string().contains("x -> y -> z -> x"));
 
     let r = system.resolve_dependencies("future");
@@ -92,15 +112,28 @@ fn each_conflict_names_its_culprits() {
 
     // A batch load keeps going and reports everything it left undone.
     let err = system.initialize().unwrap_err();
-    let SystemError::Incomplete { failed, .. } = &err else { panic!("{err}") };
+    let SystemError::Incomplete { failed, .. } = &err else {
+        panic!("{err}")
+    };
     let failed: Vec<&str> = failed.iter().map(|(p, _)| p.as_str()).collect();
-    assert_eq!(failed, ["future", "needs-missing", "needs-new", "x", "y", "z"]);
-    let active: Vec<String> = system.status().into_iter().filter(|s| s.state == PluginState::Active).map(|s| s.name).collect();
+    assert_eq!(
+        failed,
+        ["future", "needs-missing", "needs-new", "x", "y", "z"]
+    );
+    let active: Vec<String> = system
+        .status()
+        .into_iter()
+        .filter(|s| s.state == PluginState::Active)
+        .map(|s| s.name)
+        .collect();
     assert_eq!(active, ["fine", "old"]);
 
     // A single load gives the typed resolver error.
     let err = system.load_plugin("needs-missing").unwrap_err();
-    assert!(matches!(err, SystemError::Resolve(ref e) if e.plugin == "needs-missing"), "{err}");
+    assert!(
+        matches!(err, SystemError::Resolve(ref e) if e.plugin == "needs-missing"),
+        "{err}"
+    );
 }
 
 mod optional {
@@ -110,7 +143,10 @@ mod optional {
     #[derive(Default)]
     pub struct Probe;
     impl tony_core::Plugin for Probe {
-        fn activate(&mut self, ctx: &mut tony_core::Context<'_>) -> Result<(), tony_core::BoxError> {
+        fn activate(
+            &mut self,
+            ctx: &mut tony_core::Context<'_>,
+        ) -> Result<(), tony_core::BoxError> {
             // present but out of range: treated as absent
             if ctx.dependency("utils").is_some() || ctx.dependency("absent").is_some() {
                 return Err("optional dependency out of range was wired".into());
@@ -123,14 +159,27 @@ mod optional {
 #[test]
 fn optional_dependencies_absent_or_out_of_range_are_left_out() {
     let probe = PluginDescriptor::stateless::<optional::Probe>(
-        Metadata::new("probe", "1.0.0").with_optional_dependency("utils", ">=2.0.0").with_optional_dependency("absent", "*"),
+        Metadata::new("probe", "1.0.0")
+            .with_optional_dependency("utils", ">=2.0.0")
+            .with_optional_dependency("absent", "*"),
     );
-    let system = common::system(vec![optional::Utils::descriptor(), optional::Wants::descriptor(), probe]);
+    let system = common::system(vec![
+        optional::Utils::descriptor(),
+        optional::Wants::descriptor(),
+        probe,
+    ]);
     let r = system.resolve_dependencies("wants");
     assert!(r.success());
-    assert_eq!(r.order, ["wants"], "an out-of-range optional dependency is not ordered before");
+    assert_eq!(
+        r.order,
+        ["wants"],
+        "an out-of-range optional dependency is not ordered before"
+    );
     assert_eq!(r.ignored.len(), 1);
-    assert_eq!((r.ignored[0].0.as_str(), r.ignored[0].1.as_str()), ("wants", "utils"));
+    assert_eq!(
+        (r.ignored[0].0.as_str(), r.ignored[0].1.as_str()),
+        ("wants", "utils")
+    );
     system.initialize().unwrap(); // probe's activate checks dependency() is None
 }
 
@@ -138,7 +187,10 @@ fn optional_dependencies_absent_or_out_of_range_are_left_out() {
 fn optional_dependency_in_range_is_ordered_and_reachable() {
     simple_plugin!(U2, "utils", "2.1.0");
     let system = common::system(vec![optional::Wants::descriptor(), U2::descriptor()]);
-    assert_eq!(system.resolve_dependencies("wants").order, ["utils", "wants"]);
+    assert_eq!(
+        system.resolve_dependencies("wants").order,
+        ["utils", "wants"]
+    );
 }
 
 #[test]
@@ -146,21 +198,44 @@ fn duplicate_names_name_both_locations() {
     simple_plugin!(P, "same", "1.0.0");
     let first = PluginDescriptor::stateless::<P>(Metadata::new("same", "1.0.0"));
     let second = PluginDescriptor::stateless::<P>(Metadata::new("same", "2.0.0"));
-    let (l1, l2) = (first.metadata().source().clone(), second.metadata().source().clone());
+    let (l1, l2) = (
+        first.metadata().source().clone(),
+        second.metadata().source().clone(),
+    );
     let err = Registry::new(false, vec![second, first]).unwrap_err();
-    let RegistryError::Duplicate { name, first, second } = &err else { panic!("{err}") };
+    let RegistryError::Duplicate {
+        name,
+        first,
+        second,
+    } = &err
+    else {
+        panic!("{err}")
+    };
     assert_eq!(name, "same");
     assert_eq!((first, second), (&l1, &l2));
     let msg = err.to_string();
-    assert!(msg.contains(&l1.to_string()) && msg.contains(&l2.to_string()), "{msg}");
+    assert!(
+        msg.contains(&l1.to_string()) && msg.contains(&l2.to_string()),
+        "{msg}"
+    );
 }
 
 #[test]
 fn invalid_metadata_is_refused_with_location() {
     simple_plugin!(P, "p", "1.0.0");
-    let err = Registry::new(false, vec![PluginDescriptor::stateless::<P>(Metadata::new("p", "not-semver"))]).unwrap_err();
+    let err = Registry::new(
+        false,
+        vec![PluginDescriptor::stateless::<P>(Metadata::new(
+            "p",
+            "not-semver",
+        ))],
+    )
+    .unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("`p`") && msg.contains("not-semver") && msg.contains("resolve.rs"), "{msg}");
+    assert!(
+        msg.contains("`p`") && msg.contains("not-semver") && msg.contains("resolve.rs"),
+        "{msg}"
+    );
 }
 
 // Registration through inventory, as `#[tony_plugin]` does it.
@@ -177,8 +252,19 @@ fn inventory_registrations_are_collected_sorted() {
     let mut sorted = names.clone();
     sorted.sort_unstable();
     assert_eq!(names, sorted);
-    assert_eq!(registry.get("submitted-by-hand").unwrap().metadata().version().to_string(), "3.1.4");
-    let system = PluginSystem::builder().config(common::config()).build().unwrap();
+    assert_eq!(
+        registry
+            .get("submitted-by-hand")
+            .unwrap()
+            .metadata()
+            .version()
+            .to_string(),
+        "3.1.4"
+    );
+    let system = PluginSystem::builder()
+        .config(common::config())
+        .build()
+        .unwrap();
     system.load_plugin("submitted-by-hand").unwrap();
 }
 
@@ -187,7 +273,12 @@ fn graph_exports_as_dot() {
     let system = common::system(diamond());
     let dot = system.dependency_graph_dot();
     assert!(dot.starts_with("digraph"));
-    for edge in ["\"b\" -> \"a\"", "\"c\" -> \"a\"", "\"d\" -> \"b\"", "\"d\" -> \"c\""] {
+    for edge in [
+        "\"b\" -> \"a\"",
+        "\"c\" -> \"a\"",
+        "\"d\" -> \"b\"",
+        "\"d\" -> \"c\"",
+    ] {
         assert!(dot.contains(edge), "{edge} missing in\n{dot}");
     }
 }

@@ -35,14 +35,23 @@ fn system() -> (PluginSystem, Snapshot) {
     system.initialize().unwrap();
     system
         .with_mut::<Rich, _>(|r| {
-            *r = Rich { name: "tony".into(), values: vec![1, 2, 3, u64::MAX], nested: Some((-5, vec!["a".into()])), flag: true }
+            *r = Rich {
+                name: "tony".into(),
+                values: vec![1, 2, 3, u64::MAX],
+                nested: Some((-5, vec!["a".into()])),
+                flag: true,
+            }
         })
         .unwrap();
     let snap = system.create_state_snapshot("rich").unwrap();
     (system, snap)
 }
 
-fn restore_is_clean(system: &PluginSystem, snap: &Snapshot, bytes: Vec<u8>) -> Result<(), TestCaseError> {
+fn restore_is_clean(
+    system: &PluginSystem,
+    snap: &Snapshot,
+    bytes: Vec<u8>,
+) -> Result<(), TestCaseError> {
     let before = system.with::<Rich, _>(Rich::clone).unwrap();
     let mut s = snap.clone();
     s.bytes = bytes;

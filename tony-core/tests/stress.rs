@@ -12,7 +12,7 @@ use tony_core::{BoxError, Context, Plugin, PluginDescriptor, PluginType};
 
 static LIVE: AtomicIsize = AtomicIsize::new(0);
 
-#[derive(serde::Serialize, serde::Deserialize)]
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 struct Counter {
     count: u64,
     #[serde(skip)]
@@ -32,12 +32,6 @@ impl Default for Live {
 impl Drop for Live {
     fn drop(&mut self) {
         LIVE.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-impl Default for Counter {
-    fn default() -> Self {
-        Counter { count: 0, active: false, _live: Live::default() }
     }
 }
 
@@ -87,7 +81,10 @@ fn increments_from_eight_threads_survive_a_thousand_reloads() {
             }
         });
     });
-    assert_eq!(system.with::<Counter, _>(|c| c.count).unwrap(), THREADS * PER_THREAD);
+    assert_eq!(
+        system.with::<Counter, _>(|c| c.count).unwrap(),
+        THREADS * PER_THREAD
+    );
 }
 
 #[test]

@@ -9,8 +9,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use common::{Hook, Mode, inject, remaining};
 use tony_core::{
-    BoxError, Metadata, PluginDescriptor, PluginState, PluginSystem, PluginType, Stage, StateRestore, Swap,
-    Trigger, Validation,
+    BoxError, Metadata, PluginDescriptor, PluginState, PluginSystem, PluginType, Stage,
+    StateRestore, Swap, Trigger, Validation,
 };
 
 mod base {
@@ -35,7 +35,10 @@ mod base_v2 {
         }
         fn migrate(old: &tony_core::OldState<'_>) -> Result<Self, tony_core::BoxError> {
             check("base", Hook::Migrate)?;
-            Ok(BaseV2 { state: old.decode()?, extra: [1, 2] })
+            Ok(BaseV2 {
+                state: old.decode()?,
+                extra: [1, 2],
+            })
         }
     }
 
@@ -59,8 +62,22 @@ fn serial() -> MutexGuard<'static, ()> {
 fn setup() -> PluginSystem {
     let system = common::system(vec![Base::descriptor(), Dependent::descriptor()]);
     system.initialize().unwrap();
-    system.with_mut::<Base, _>(|b| b.state = base::State { value: 41, log: vec!["b".into()] }).unwrap();
-    system.with_mut::<Dependent, _>(|d| d.state = dependent::State { value: 7, log: vec!["d".into()] }).unwrap();
+    system
+        .with_mut::<Base, _>(|b| {
+            b.state = base::State {
+                value: 41,
+                log: vec!["b".into()],
+            }
+        })
+        .unwrap();
+    system
+        .with_mut::<Dependent, _>(|d| {
+            d.state = dependent::State {
+                value: 7,
+                log: vec!["d".into()],
+            }
+        })
+        .unwrap();
     system
 }
 
@@ -88,7 +105,13 @@ impl Swap for NewLayout {
 #[test]
 fn fault_matrix_every_hook_error_and_panic_on_plugin_and_dependent() {
     let _s = serial();
-    let hooks = [Hook::Deactivate, Hook::Snapshot, Hook::Restore, Hook::Migrate, Hook::Activate];
+    let hooks = [
+        Hook::Deactivate,
+        Hook::Snapshot,
+        Hook::Restore,
+        Hook::Migrate,
+        Hook::Activate,
+    ];
     let mut cases = 0;
     for hook in hooks {
         for mode in [Mode::Error, Mode::Panic] {
@@ -97,7 +120,11 @@ fn fault_matrix_every_hook_error_and_panic_on_plugin_and_dependent() {
                 let before = states(&system);
                 // Commit-stage faults fire on every attempt, so the reload
                 // must roll back; prepare-stage faults fire once.
-                let times = if matches!(hook, Hook::Deactivate | Hook::Snapshot) { 1 } else { 3 };
+                let times = if matches!(hook, Hook::Deactivate | Hook::Snapshot) {
+                    1
+                } else {
+                    3
+                };
                 // Only `base` changes layout, so the migration hook is base's.
                 if hook == Hook::Migrate && target == "dependent" {
                     continue;
@@ -122,15 +149,37 @@ fn fault_matrix_every_hook_error_and_panic_on_plugin_and_dependent() {
                 };
                 assert_eq!(error.stage, stage, "{case}: {error}");
                 if mode == Mode::Panic {
-                    assert!(error.message.contains("injected"), "{case}: panic message lost: {error}");
+                    assert!(
+                        error.message.contains("injected"),
+                        "{case}: panic message lost: {error}"
+                    );
                 }
-                assert!(result.failed.is_empty(), "{case}: rollback failed for {:?}", result.failed);
-                assert!(system.status().iter().all(|s| s.state == PluginState::Active), "{case}");
+                assert!(
+                    result.failed.is_empty(),
+                    "{case}: rollback failed for {:?}",
+                    result.failed
+                );
+                assert!(
+                    system
+                        .status()
+                        .iter()
+                        .all(|s| s.state == PluginState::Active),
+                    "{case}"
+                );
                 assert_eq!(states(&system), before, "{case}: state changed");
-                assert!(system.with::<Base, _>(|b| b.active).unwrap(), "{case}: base not active");
-                assert!(system.with::<Dependent, _>(|d| d.active).unwrap(), "{case}: dependent not active");
+                assert!(
+                    system.with::<Base, _>(|b| b.active).unwrap(),
+                    "{case}: base not active"
+                );
+                assert!(
+                    system.with::<Dependent, _>(|d| d.active).unwrap(),
+                    "{case}: dependent not active"
+                );
                 // and the system still reloads normally afterwards
-                assert!(system.reload_plugin("base").success, "{case}: system wedged");
+                assert!(
+                    system.reload_plugin("base").success,
+                    "{case}: system wedged"
+                );
                 cases += 1;
             }
         }
@@ -181,7 +230,10 @@ fn validators_reject_before_anything_changes() {
     assert_eq!((e.plugin.as_str(), e.stage), ("dependent", Stage::Validate));
     assert!(e.message.contains("dependent is frozen"));
     let kinds: Vec<_> = rx.try_iter().map(|e| e.kind()).collect();
-    assert!(!kinds.contains(&tony_core::EventKind::StatePreserved), "validation failure touched state: {kinds:?}");
+    assert!(
+        !kinds.contains(&tony_core::EventKind::StatePreserved),
+        "validation failure touched state: {kinds:?}"
+    );
 }
 
 #[test]
@@ -206,7 +258,10 @@ fn validation_checks_dependent_ranges_against_the_new_version() {
     let result = system.reload(&["base"], Trigger::Patch, &mut Upgrade);
     let e = result.error.unwrap();
     assert_eq!(e.stage, Stage::Validate);
-    assert!(e.message.contains("2.0.0") && e.message.contains("dependent") && e.message.contains("^1"), "{e}");
+    assert!(
+        e.message.contains("2.0.0") && e.message.contains("dependent") && e.message.contains("^1"),
+        "{e}"
+    );
 }
 
 mod counter_v1 {
@@ -241,14 +296,19 @@ mod counter_v2 {
         }
         fn migrate(old: &tony_core::OldState<'_>) -> Result<Self, tony_core::BoxError> {
             let v1: super::counter_v1::Counter = old.decode()?;
-            Ok(Counter { count: v1.count, step: 1 })
+            Ok(Counter {
+                count: v1.count,
+                step: 1,
+            })
         }
     }
     impl tony_core::PluginType for Counter {
         const NAME: &'static str = "counter";
         const STATE_FINGERPRINT: u64 = tony_core::PluginDescriptor::layout_fingerprint::<Self>();
         fn descriptor() -> tony_core::PluginDescriptor {
-            tony_core::PluginDescriptor::serde::<Self>(tony_core::Metadata::new("counter", "1.0.0").with_state_version(2))
+            tony_core::PluginDescriptor::serde::<Self>(
+                tony_core::Metadata::new("counter", "1.0.0").with_state_version(2),
+            )
         }
     }
 
@@ -289,31 +349,75 @@ impl Swap for SwapTo {
 fn a_state_that_gains_a_field_migrates_with_the_hook() {
     let system = common::system(vec![counter_v1::Counter::descriptor()]);
     system.initialize().unwrap();
-    system.with_mut::<counter_v1::Counter, _>(|c| c.count = 99).unwrap();
-    let result = system.reload(&["counter"], Trigger::Patch, &mut SwapTo(counter_v2::Counter::descriptor));
+    system
+        .with_mut::<counter_v1::Counter, _>(|c| c.count = 99)
+        .unwrap();
+    let result = system.reload(
+        &["counter"],
+        Trigger::Patch,
+        &mut SwapTo(counter_v2::Counter::descriptor),
+    );
     assert!(result.success, "{:?}", result.error);
-    assert_eq!(result.states, [("counter".to_owned(), StateRestore::Migrated { from_state_version: 0 })]);
+    assert_eq!(
+        result.states,
+        [(
+            "counter".to_owned(),
+            StateRestore::Migrated {
+                from_state_version: 0
+            }
+        )]
+    );
     assert!(result.state_preserved);
-    assert_eq!(system.with::<counter_v2::Counter, _>(|c| (c.count, c.step)).unwrap(), (99, 1));
+    assert_eq!(
+        system
+            .with::<counter_v2::Counter, _>(|c| (c.count, c.step))
+            .unwrap(),
+        (99, 1)
+    );
     // Code compiled against the old layout is refused, not handed new memory.
     let stale = system.with::<counter_v1::Counter, _>(|c| c.count);
-    assert!(matches!(stale, Err(tony_core::AccessError::StaleLayout { .. })), "{stale:?}");
+    assert!(
+        matches!(stale, Err(tony_core::AccessError::StaleLayout { .. })),
+        "{stale:?}"
+    );
 }
 
 #[test]
 fn without_a_hook_the_state_resets_and_says_so() {
     let system = common::system(vec![counter_v1::Counter::descriptor()]);
     system.initialize().unwrap();
-    system.with_mut::<counter_v1::Counter, _>(|c| c.count = 99).unwrap();
+    system
+        .with_mut::<counter_v1::Counter, _>(|c| c.count = 99)
+        .unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     system.subscribe(tony_core::EventKind::StateRestored, tx);
-    let result = system.reload(&["counter"], Trigger::Patch, &mut SwapTo(counter_v2::NoHook::descriptor));
+    let result = system.reload(
+        &["counter"],
+        Trigger::Patch,
+        &mut SwapTo(counter_v2::NoHook::descriptor),
+    );
     assert!(result.success, "{:?}", result.error);
     assert!(!result.state_preserved);
-    assert!(result.state_note().unwrap().contains("no migration"), "{:?}", result.state_note());
-    assert_eq!(system.with::<counter_v2::NoHook, _>(|c| c.count).unwrap(), 0);
+    assert!(
+        result.state_note().unwrap().contains("no migration"),
+        "{:?}",
+        result.state_note()
+    );
+    assert_eq!(
+        system.with::<counter_v2::NoHook, _>(|c| c.count).unwrap(),
+        0
+    );
     let ev = rx.try_recv().unwrap();
-    assert!(matches!(ev, tony_core::Event::StateRestored { how: StateRestore::Reset { .. }, .. }), "{ev:?}");
+    assert!(
+        matches!(
+            ev,
+            tony_core::Event::StateRestored {
+                how: StateRestore::Reset { .. },
+                ..
+            }
+        ),
+        "{ev:?}"
+    );
 }
 
 #[test]
@@ -321,12 +425,22 @@ fn preserve_state_off_starts_fresh_but_rolls_back_intact() {
     let _s = serial();
     let mut config = common::config();
     config.preserve_state = false;
-    let system = PluginSystem::builder().register_inventory(false).config(config).plugin::<Base>().plugin::<Dependent>().build().unwrap();
+    let system = PluginSystem::builder()
+        .register_inventory(false)
+        .config(config)
+        .plugin::<Base>()
+        .plugin::<Dependent>()
+        .build()
+        .unwrap();
     system.initialize().unwrap();
     system.with_mut::<Base, _>(|b| b.state.value = 5).unwrap();
     inject("base", Hook::Activate, Mode::Error, 3);
     assert!(!system.reload_plugin("base").success);
-    assert_eq!(system.with::<Base, _>(|b| b.state.value).unwrap(), 5, "rollback must keep state even without preservation");
+    assert_eq!(
+        system.with::<Base, _>(|b| b.state.value).unwrap(),
+        5,
+        "rollback must keep state even without preservation"
+    );
     let result = system.reload_plugin("base");
     assert!(result.success && !result.state_preserved);
     assert_eq!(system.with::<Base, _>(|b| b.state.value).unwrap(), 0);
@@ -338,18 +452,26 @@ fn manual_snapshots_round_trip() {
     let system = setup();
     let snap = system.create_state_snapshot("base").unwrap();
     assert_eq!(snap.plugin, "base");
-    system.with_mut::<Base, _>(|b| b.state.value = 1000).unwrap();
+    system
+        .with_mut::<Base, _>(|b| b.state.value = 1000)
+        .unwrap();
     let result = system.restore_state_snapshot(&snap);
     assert!(result.success, "{:?}", result.error);
     assert_eq!(system.with::<Base, _>(|b| b.state.value).unwrap(), 41);
 
     let mut corrupt = snap.clone();
     corrupt.bytes.truncate(1);
-    system.with_mut::<Base, _>(|b| b.state.value = 1000).unwrap();
+    system
+        .with_mut::<Base, _>(|b| b.state.value = 1000)
+        .unwrap();
     let result = system.restore_state_snapshot(&corrupt);
     assert!(!result.success);
     assert_eq!(result.error.unwrap().stage, Stage::Restore);
-    assert_eq!(system.with::<Base, _>(|b| b.state.value).unwrap(), 1000, "a bad snapshot must change nothing");
+    assert_eq!(
+        system.with::<Base, _>(|b| b.state.value).unwrap(),
+        1000,
+        "a bad snapshot must change nothing"
+    );
 }
 
 #[test]
@@ -357,7 +479,13 @@ fn reload_dependents_off_cycles_only_the_plugin() {
     let _s = serial();
     let mut config = common::config();
     config.reload_dependents = false;
-    let system = PluginSystem::builder().register_inventory(false).config(config).plugin::<Base>().plugin::<Dependent>().build().unwrap();
+    let system = PluginSystem::builder()
+        .register_inventory(false)
+        .config(config)
+        .plugin::<Base>()
+        .plugin::<Dependent>()
+        .build()
+        .unwrap();
     system.initialize().unwrap();
     let result = system.reload_plugin("base");
     assert!(result.success);

@@ -24,7 +24,10 @@ pub enum Mode {
     Panic,
 }
 
-static FAULTS: Mutex<Option<HashMap<(&'static str, Hook), (Mode, u32)>>> = Mutex::new(None);
+/// Armed faults: (plugin, hook) -> (how, how many more times).
+type Faults = HashMap<(&'static str, Hook), (Mode, u32)>;
+
+static FAULTS: Mutex<Option<Faults>> = Mutex::new(None);
 
 /// Makes the next `times` calls of `hook` on `plugin` fail.
 pub fn inject(plugin: &'static str, hook: Hook, mode: Mode, times: u32) {
@@ -167,7 +170,12 @@ pub fn config() -> HotReloadConfig {
 pub fn system(descriptors: Vec<tony_core::PluginDescriptor>) -> PluginSystem {
     descriptors
         .into_iter()
-        .fold(PluginSystem::builder().register_inventory(false).config(config()), |b, d| b.descriptor(d))
+        .fold(
+            PluginSystem::builder()
+                .register_inventory(false)
+                .config(config()),
+            |b, d| b.descriptor(d),
+        )
         .build()
         .unwrap()
 }
