@@ -1,0 +1,7 @@
+//! placeholder
+
+mod watcher;
+pub use watcher::{
+    ChangeEvent, ChangeKind, ChangeSink, DEFAULT_DEBOUNCE, DEFAULT_IGNORE, Error as WatchError,
+    FileWatcher, WatcherConfig,
+};

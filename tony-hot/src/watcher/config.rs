@@ -1,0 +1,304 @@
+//! The watcher's configuration.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// The default debounce window: 500 ms.
+pub const DEFAULT_DEBOUNCE: Duration = Duration::from_millis(500);
+
+/// Ignore patterns every [`WatcherConfig::default`] starts with: build
+/// output and git metadata, at the watched root and below it.
+pub const DEFAULT_IGNORE: [&str; 4] = ["target/**", ".git/**", "**/target/**", "**/.git/**"];
+
+/// What a [`FileWatcher`](super::FileWatcher) reports, and when.
+///
+/// Built with `Default` and `with_*` methods, or read from a file with serde
+/// (`debounce` in milliseconds or as `"250ms"` / `"2s"`; unknown keys are
+/// rejected; `ignore` patterns read from a file are *added* to
+/// [`DEFAULT_IGNORE`]).
+///
+/// * `debounce`: changes to one path are reported once that path has been
+///   quiet for this long; a burst of writes gives one event.
+/// * `extensions`: file extensions to report, without the dot
+///   (`"rs"`, `"toml"`; a leading dot is accepted, case is ignored). Empty:
+///   every file. Directories are not subject to it.
+/// * `ignore`: globs ([`globset`] syntax, `*` may cross `/`). A relative
+///   pattern is matched against the path relative to the watched root, and
+///   a path is ignored when it or one of its parents below the root matches
+///   (so `build` ignores `build/` and all it holds); an absolute pattern is
+///   matched against the absolute path. A directory whose whole content is
+///   ignored (`target` under `target/**`) is ignored too and not even
+///   watched.
+/// * `recursive`: watch directories below a watched directory too.
+///
+/// Paths watched one by one as files are always reported: the filters apply
+/// to what is found inside watched directories.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use tony_hot::WatcherConfig;
+///
+/// let config = WatcherConfig::default()
+///     .with_debounce(Duration::from_millis(200))
+///     .with_extensions(["rs", "toml"])
+///     .with_ignore("**/generated/**");
+/// assert!(config.recursive);
+///
+/// let from_file: WatcherConfig = toml::from_str(
+///     r#"
+///     debounce = "200ms"
+///     extensions = ["rs", "toml"]
+///     ignore = ["**/generated/**"]
+///     "#,
+/// )?;
+/// assert_eq!(from_file, config);
+/// # Ok::<(), toml::de::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WatcherConfig {
+    /// Quiet time after the last change to a path before it is reported.
+    #[serde(with = "millis", alias = "debounce_ms")]
+    pub debounce: Duration,
+    /// File extensions to report (without the dot); empty reports all.
+    pub extensions: Vec<String>,
+    /// Glob patterns of paths not to report (see the type's docs).
+    #[serde(deserialize_with = "defaults_plus")]
+    pub ignore: Vec<String>,
+    /// Whether directories are watched with all their subdirectories.
+    pub recursive: bool,
+}
+
+impl Default for WatcherConfig {
+    fn default() -> Self {
+        Self {
+            debounce: DEFAULT_DEBOUNCE,
+            extensions: Vec::new(),
+            ignore: DEFAULT_IGNORE.iter().map(|p| (*p).to_owned()).collect(),
+            recursive: true,
+        }
+    }
+}
+
+impl WatcherConfig {
+    /// The default configuration (same as [`Default::default`]).
+    ///
+    /// ```
+    /// use tony_hot::{WatcherConfig, DEFAULT_DEBOUNCE};
+    ///
+    /// let config = WatcherConfig::new();
+    /// assert_eq!(config.debounce, DEFAULT_DEBOUNCE);
+    /// assert!(config.extensions.is_empty());
+    /// assert!(config.ignore.iter().any(|p| p == "target/**"));
+    /// ```
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the debounce window.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tony_hot::WatcherConfig;
+    ///
+    /// let config = WatcherConfig::default().with_debounce(Duration::from_millis(50));
+    /// assert_eq!(config.debounce, Duration::from_millis(50));
+    /// ```
+    #[must_use]
+    pub fn with_debounce(mut self, debounce: Duration) -> Self {
+        self.debounce = debounce;
+        self
+    }
+
+    /// Replaces the extension list.
+    ///
+    /// ```
+    /// use tony_hot::WatcherConfig;
+    ///
+    /// let config = WatcherConfig::default().with_extensions(["rs", ".toml"]);
+    /// assert_eq!(config.extensions, ["rs", ".toml"]);
+    /// ```
+    #[must_use]
+    pub fn with_extensions<I, S>(mut self, extensions: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.extensions = extensions.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Adds one extension to the list.
+    ///
+    /// ```
+    /// use tony_hot::WatcherConfig;
+    ///
+    /// let config = WatcherConfig::default().with_extension("rs").with_extension("toml");
+    /// assert_eq!(config.extensions, ["rs", "toml"]);
+    /// ```
+    #[must_use]
+    pub fn with_extension(mut self, extension: impl Into<String>) -> Self {
+        self.extensions.push(extension.into());
+        self
+    }
+
+    /// Adds one ignore pattern (the defaults stay).
+    ///
+    /// ```
+    /// use tony_hot::WatcherConfig;
+    ///
+    /// let config = WatcherConfig::default().with_ignore("**/*.bak");
+    /// assert!(config.ignore.iter().any(|p| p == "**/*.bak"));
+    /// assert!(config.ignore.iter().any(|p| p == ".git/**"));
+    /// ```
+    #[must_use]
+    pub fn with_ignore(mut self, pattern: impl Into<String>) -> Self {
+        let pattern = pattern.into();
+        if !self.ignore.contains(&pattern) {
+            self.ignore.push(pattern);
+        }
+        self
+    }
+
+    /// Drops the [`DEFAULT_IGNORE`] patterns (user patterns stay), for
+    /// watching inside `target/` or `.git/`.
+    ///
+    /// ```
+    /// use tony_hot::WatcherConfig;
+    ///
+    /// let config = WatcherConfig::default().without_default_ignores().with_ignore("*.tmp");
+    /// assert_eq!(config.ignore, ["*.tmp"]);
+    /// ```
+    #[must_use]
+    pub fn without_default_ignores(mut self) -> Self {
+        self.ignore
+            .retain(|p| !DEFAULT_IGNORE.contains(&p.as_str()));
+        self
+    }
+
+    /// Sets whether subdirectories are watched.
+    ///
+    /// ```
+    /// use tony_hot::WatcherConfig;
+    ///
+    /// assert!(!WatcherConfig::default().with_recursive(false).recursive);
+    /// ```
+    #[must_use]
+    pub fn with_recursive(mut self, recursive: bool) -> Self {
+        self.recursive = recursive;
+        self
+    }
+}
+
+/// `ignore` from a file: the defaults, then the file's patterns.
+fn defaults_plus<'de, D>(deserializer: D) -> Result<Vec<String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let user = Vec::<String>::deserialize(deserializer)?;
+    let mut all = WatcherConfig::default().ignore;
+    for pattern in user {
+        if !all.contains(&pattern) {
+            all.push(pattern);
+        }
+    }
+    Ok(all)
+}
+
+/// A `Duration` as whole milliseconds, read from an integer or a string
+/// with a unit (`"250ms"`, `"2s"`, `"1.5s"`).
+mod millis {
+    use std::{fmt, time::Duration};
+
+    use serde::{Deserializer, Serializer, de};
+
+    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        d.deserialize_any(Visitor)
+    }
+
+    struct Visitor;
+
+    impl de::Visitor<'_> for Visitor {
+        type Value = Duration;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(r#"milliseconds as an integer, or a string like "250ms" or "2s""#)
+        }
+
+        fn visit_u64<E: de::Error>(self, ms: u64) -> Result<Duration, E> {
+            Ok(Duration::from_millis(ms))
+        }
+
+        fn visit_i64<E: de::Error>(self, ms: i64) -> Result<Duration, E> {
+            u64::try_from(ms)
+                .map(Duration::from_millis)
+                .map_err(|_| E::invalid_value(de::Unexpected::Signed(ms), &self))
+        }
+
+        fn visit_str<E: de::Error>(self, s: &str) -> Result<Duration, E> {
+            let invalid = || E::invalid_value(de::Unexpected::Str(s), &self);
+            let s = s.trim();
+            let (number, scale) = if let Some(n) = s.strip_suffix("ms") {
+                (n, 1e-3)
+            } else if let Some(n) = s.strip_suffix('s') {
+                (n, 1.0)
+            } else {
+                (s, 1e-3)
+            };
+            let value: f64 = number.trim().parse().map_err(|_| invalid())?;
+            Duration::try_from_secs_f64(value * scale).map_err(|_| invalid())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn debounce_reads_integers_and_units() {
+        for (text, ms) in [
+            ("300", 300),
+            ("\"300ms\"", 300),
+            ("\"2s\"", 2000),
+            ("\"1.5s\"", 1500),
+        ] {
+            let config: WatcherConfig = toml::from_str(&format!("debounce = {text}")).unwrap();
+            assert_eq!(config.debounce, Duration::from_millis(ms), "{text}");
+        }
+        for bad in ["-1", "\"soon\"", "\"-2s\""] {
+            assert!(
+                toml::from_str::<WatcherConfig>(&format!("debounce = {bad}")).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn file_patterns_add_to_defaults_and_round_trip() {
+        let config: WatcherConfig = toml::from_str("ignore = ['*.tmp', 'target/**']").unwrap();
+        let mut expected: Vec<String> = DEFAULT_IGNORE.iter().map(|p| p.to_string()).collect();
+        expected.push("*.tmp".into());
+        assert_eq!(config.ignore, expected);
+        let text = toml::to_string(&config).unwrap();
+        assert_eq!(toml::from_str::<WatcherConfig>(&text).unwrap(), config);
+    }
+
+    #[test]
+    fn empty_file_is_default_and_typos_are_rejected() {
+        assert_eq!(
+            toml::from_str::<WatcherConfig>("").unwrap(),
+            WatcherConfig::default()
+        );
+        assert!(toml::from_str::<WatcherConfig>("extension = ['rs']").is_err());
+    }
+}

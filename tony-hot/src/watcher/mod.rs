@@ -1,0 +1,386 @@
+//! File watching: [`FileWatcher`] reports debounced, filtered changes under
+//! the paths it is given.
+//!
+//! Pipeline, one concept a file: `notify` events ([`raw`]) -> rename halves
+//! paired ([`rename`]) -> roots and filters ([`roots`], [`filter`]) ->
+//! per-path trailing-edge debounce ([`debounce`]) -> the [`ChangeSink`].
+//! All of it runs on one thread ([`worker`]) that owns the backend
+//! ([`watches`]) and the sink, and is joined when the watcher is dropped.
+
+mod config;
+mod debounce;
+mod error;
+mod event;
+mod filter;
+mod raw;
+mod rename;
+mod roots;
+mod sink;
+mod watches;
+mod worker;
+
+use std::{
+    fs,
+    path::{Path, PathBuf},
+    sync::{Mutex, PoisonError, mpsc},
+    thread::{self, JoinHandle, ThreadId},
+};
+
+use notify::{RecommendedWatcher, Watcher, WatcherKind};
+
+pub use config::{DEFAULT_DEBOUNCE, DEFAULT_IGNORE, WatcherConfig};
+pub use error::Error;
+pub use event::{ChangeEvent, ChangeKind};
+pub use sink::ChangeSink;
+
+use debounce::Debouncer;
+use filter::Filter;
+use roots::{Root, RootKind};
+use watches::Watches;
+use worker::{Msg, Worker};
+
+/// Watches directories and single files and reports their changes to a
+/// [`ChangeSink`], debounced and filtered as its [`WatcherConfig`] says.
+///
+/// * Each path's changes within the debounce window fold into one
+///   [`ChangeEvent`], sent once the path has been quiet for the window
+///   (trailing edge): a burst of writes is one event.
+/// * Renames inside the watched tree are one [`ChangeKind::Renamed`]; a
+///   move out is [`ChangeKind::Removed`], a move in [`ChangeKind::Created`].
+///   A file created and removed within one window is not reported.
+/// * Events are delivered on the watcher's own thread, in the order their
+///   windows close. A panicking sink is caught and logged; the watcher goes
+///   on.
+/// * Dropping the watcher stops its thread and waits for it (and for a sink
+///   call in progress): the sink is dropped before `drop` returns. Changes
+///   still inside their window are discarded.
+///
+/// On Linux the watcher walks the tree itself, one inotify watch per
+/// directory, and never enters ignored directories: a big `target/` costs
+/// neither start-up time nor inotify watches.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use tony_hot::{ChangeKind, FileWatcher, WatcherConfig};
+///
+/// let dir = tempfile::tempdir()?;
+/// let (tx, rx) = std::sync::mpsc::channel();
+/// let config = WatcherConfig::default()
+///     .with_debounce(Duration::from_millis(50))
+///     .with_extensions(["rs"]);
+/// let watcher = FileWatcher::new(config, tx)?;
+/// watcher.watch_path(dir.path())?;
+///
+/// std::fs::write(dir.path().join("notes.md"), "filtered out")?;
+/// std::fs::write(dir.path().join("lib.rs"), "fn main() {}")?;
+///
+/// let event = rx.recv_timeout(Duration::from_secs(5))?;
+/// assert_eq!(event.kind, ChangeKind::Created);
+/// assert_eq!(event.path(), Some(watcher.watched_paths()[0].join("lib.rs").as_path()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct FileWatcher {
+    tx: mpsc::Sender<Msg>,
+    thread: Option<JoinHandle<()>>,
+    thread_id: ThreadId,
+    /// Canonical paths of the roots, sorted (mirrors the thread's list).
+    roots: Mutex<Vec<PathBuf>>,
+    config: WatcherConfig,
+}
+
+impl FileWatcher {
+    /// Starts a watcher, watching nothing yet, that reports to `sink`.
+    ///
+    /// Fails on an invalid ignore pattern, or when the platform's watch
+    /// service or the thread cannot be started.
+    ///
+    /// ```
+    /// use tony_hot::{ChangeEvent, FileWatcher, WatchError, WatcherConfig};
+    ///
+    /// let watcher = FileWatcher::new(WatcherConfig::default(), |event: ChangeEvent| {
+    ///     tracing::info!(?event, "changed");
+    /// })?;
+    /// assert!(watcher.watched_paths().is_empty());
+    ///
+    /// let bad = WatcherConfig::default().with_ignore("src/[");
+    /// let (tx, _rx) = std::sync::mpsc::channel();
+    /// assert!(matches!(FileWatcher::new(bad, tx), Err(WatchError::InvalidPattern { .. })));
+    /// # Ok::<(), WatchError>(())
+    /// ```
+    pub fn new(config: WatcherConfig, sink: impl ChangeSink) -> Result<Self, Error> {
+        let inotify = RecommendedWatcher::kind() == WatcherKind::Inotify;
+        Self::start(config, sink, inotify)
+    }
+
+    /// `pruned`: recursion done by the watcher (one watch per directory)
+    /// rather than by the backend.
+    fn start(config: WatcherConfig, sink: impl ChangeSink, pruned: bool) -> Result<Self, Error> {
+        let filter = Filter::new(&config)?;
+        let (tx, rx) = mpsc::channel();
+        let backend_tx = tx.clone();
+        let backend = RecommendedWatcher::new(
+            move |event| {
+                // Fails only once the thread is gone: nothing left to tell.
+                let _ = backend_tx.send(Msg::Notify(event));
+            },
+            notify::Config::default(),
+        )
+        .map_err(|source| Error::Start { source })?;
+        let trackers = RecommendedWatcher::kind() == WatcherKind::Inotify;
+        let worker = Worker::new(
+            rx,
+            sink,
+            filter,
+            Watches::new(backend, pruned),
+            Debouncer::new(config.debounce),
+            trackers,
+        );
+        let thread = thread::Builder::new()
+            .name("tony-watcher".into())
+            .spawn(move || worker.run())
+            .map_err(|source| Error::Spawn { source })?;
+        Ok(Self {
+            tx,
+            thread_id: thread.thread().id(),
+            thread: Some(thread),
+            roots: Mutex::new(Vec::new()),
+            config,
+        })
+    }
+
+    /// Watches a directory (with its subdirectories when the config is
+    /// `recursive`) or a single file. Watching a path twice is a no-op.
+    ///
+    /// The path is resolved to its canonical form (symlinks followed), and
+    /// events carry paths under that form; [`watched_paths`] lists it. A
+    /// single file is watched through its directory, so editors that save by
+    /// replacing the file keep being seen; it is reported whatever the
+    /// extension and ignore filters say. A missing path is
+    /// [`Error::NotFound`], naming it.
+    ///
+    /// [`watched_paths`]: FileWatcher::watched_paths
+    ///
+    /// ```
+    /// use tony_hot::{FileWatcher, WatchError, WatcherConfig};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let config = dir.path().join("plugins.toml");
+    /// std::fs::write(&config, "")?;
+    ///
+    /// let (tx, _rx) = std::sync::mpsc::channel();
+    /// let watcher = FileWatcher::new(WatcherConfig::default(), tx)?;
+    /// watcher.watch_path(dir.path())?;
+    /// watcher.watch_path(&config)?;
+    /// assert_eq!(watcher.watched_paths().len(), 2);
+    ///
+    /// let missing = dir.path().join("missing");
+    /// match watcher.watch_path(&missing) {
+    ///     Err(WatchError::NotFound { path }) => assert_eq!(path, missing),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn watch_path(&self, path: impl AsRef<Path>) -> Result<(), Error> {
+        let path = path.as_ref();
+        self.check_thread(path)?;
+        let io = |source: std::io::Error| match source.kind() {
+            std::io::ErrorKind::NotFound => Error::NotFound {
+                path: path.to_path_buf(),
+            },
+            _ => Error::Io {
+                path: path.to_path_buf(),
+                source,
+            },
+        };
+        let canonical = fs::canonicalize(path).map_err(io)?;
+        let given = std::path::absolute(path).map_err(io)?;
+        let kind = if fs::metadata(&canonical).map_err(io)?.is_dir() {
+            RootKind::Dir {
+                recursive: self.config.recursive,
+            }
+        } else {
+            RootKind::File
+        };
+        let root = Root {
+            path: canonical.clone(),
+            given,
+            kind,
+        };
+        self.request(path, |reply| Msg::Watch { root, reply })?;
+        let mut roots = self.roots.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Err(at) = roots.binary_search(&canonical) {
+            roots.insert(at, canonical);
+        }
+        Ok(())
+    }
+
+    /// Stops watching a path given to [`watch_path`] (in any spelling that
+    /// resolves to it, or as given if it no longer exists). Changes already
+    /// seen under it are still reported. A path not watched is
+    /// [`Error::NotWatched`].
+    ///
+    /// [`watch_path`]: FileWatcher::watch_path
+    ///
+    /// ```
+    /// use tony_hot::{FileWatcher, WatchError, WatcherConfig};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let (tx, _rx) = std::sync::mpsc::channel();
+    /// let watcher = FileWatcher::new(WatcherConfig::default(), tx)?;
+    /// watcher.watch_path(dir.path())?;
+    /// watcher.unwatch_path(dir.path())?;
+    /// assert!(watcher.watched_paths().is_empty());
+    /// assert!(matches!(watcher.unwatch_path(dir.path()), Err(WatchError::NotWatched { .. })));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn unwatch_path(&self, path: impl AsRef<Path>) -> Result<(), Error> {
+        let path = path.as_ref();
+        self.check_thread(path)?;
+        let candidates: Vec<PathBuf> =
+            [fs::canonicalize(path).ok(), std::path::absolute(path).ok()]
+                .into_iter()
+                .flatten()
+                .collect();
+        let given = path.to_path_buf();
+        let removed = self.request(path, |reply| Msg::Unwatch {
+            given,
+            candidates,
+            reply,
+        })?;
+        let mut roots = self.roots.lock().unwrap_or_else(PoisonError::into_inner);
+        roots.retain(|r| *r != removed);
+        Ok(())
+    }
+
+    /// The watched paths, canonical, sorted.
+    ///
+    /// ```
+    /// use tony_hot::{FileWatcher, WatcherConfig};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let (tx, _rx) = std::sync::mpsc::channel();
+    /// let watcher = FileWatcher::new(WatcherConfig::default(), tx)?;
+    /// watcher.watch_path(dir.path())?;
+    /// assert_eq!(watcher.watched_paths(), [std::fs::canonicalize(dir.path())?]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn watched_paths(&self) -> Vec<PathBuf> {
+        self.roots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The configuration the watcher was built with.
+    ///
+    /// ```
+    /// use tony_hot::{FileWatcher, WatcherConfig};
+    ///
+    /// let (tx, _rx) = std::sync::mpsc::channel();
+    /// let watcher = FileWatcher::new(WatcherConfig::default().with_recursive(false), tx)?;
+    /// assert!(!watcher.config().recursive);
+    /// # Ok::<(), tony_hot::WatchError>(())
+    /// ```
+    pub fn config(&self) -> &WatcherConfig {
+        &self.config
+    }
+
+    fn check_thread(&self, path: &Path) -> Result<(), Error> {
+        if thread::current().id() == self.thread_id {
+            return Err(Error::CalledFromSink {
+                path: path.to_path_buf(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Sends a request to the thread and waits for its answer.
+    fn request<T>(
+        &self,
+        path: &Path,
+        msg: impl FnOnce(mpsc::Sender<Result<T, Error>>) -> Msg,
+    ) -> Result<T, Error> {
+        let stopped = || Error::Stopped {
+            path: path.to_path_buf(),
+        };
+        let (reply, answer) = mpsc::channel();
+        self.tx.send(msg(reply)).map_err(|_| stopped())?;
+        answer.recv().map_err(|_| stopped())?
+    }
+}
+
+impl Drop for FileWatcher {
+    fn drop(&mut self) {
+        let _ = self.tx.send(Msg::Stop);
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        if thread.thread().id() == thread::current().id() {
+            // Dropped by its own sink: the thread ends when the sink returns.
+            return;
+        }
+        if thread.join().is_err() {
+            tracing::error!("file watcher thread panicked");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::time::Duration;
+
+    use super::*;
+
+    const WAIT: Duration = Duration::from_secs(5);
+
+    #[test]
+    fn watcher_is_send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<FileWatcher>();
+    }
+
+    /// The backend-recursive mode (FSEvents, Windows), exercised on inotify.
+    #[test]
+    fn backend_recursion_filters_ignored_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = fs::canonicalize(dir.path()).unwrap();
+        fs::create_dir_all(root.join("src/deep")).unwrap();
+        fs::create_dir_all(root.join("target/debug")).unwrap();
+        let (tx, rx) = mpsc::channel();
+        let config = WatcherConfig::default().with_debounce(Duration::from_millis(50));
+        let watcher = FileWatcher::start(config, tx, false).unwrap();
+        watcher.watch_path(&root).unwrap();
+        fs::write(root.join("target/debug/out.rs"), "x").unwrap();
+        fs::write(root.join("src/deep/lib.rs"), "x").unwrap();
+        let event = rx.recv_timeout(WAIT).unwrap();
+        assert_eq!(
+            event,
+            ChangeEvent {
+                kind: ChangeKind::Created,
+                paths: vec![root.join("src/deep/lib.rs")]
+            }
+        );
+        assert!(
+            rx.recv_timeout(Duration::from_millis(150)).is_err(),
+            "target/ is ignored"
+        );
+
+        // A nested root survives the removal of the root that covered it.
+        watcher.watch_path(root.join("src")).unwrap();
+        watcher.unwatch_path(&root).unwrap();
+        fs::write(root.join("src/deep/lib.rs"), "y").unwrap();
+        let event = rx.recv_timeout(WAIT).unwrap();
+        assert_eq!(
+            event,
+            ChangeEvent {
+                kind: ChangeKind::Modified,
+                paths: vec![root.join("src/deep/lib.rs")]
+            }
+        );
+    }
+}
