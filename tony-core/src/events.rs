@@ -179,7 +179,7 @@ impl Event {
 /// });
 /// let result = system.reload_plugin("missing");
 /// assert!(!result.success);
-/// assert!(matches!(rx.try_recv(), Ok(Event::ReloadFailed(_))));
+/// assert!(rx.try_iter().any(|e| matches!(e, Event::ReloadFailed(_))));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub trait EventSink: Send + Sync + 'static {
