@@ -1,0 +1,222 @@
+//! Stage 3: the generated code.
+//!
+//! For a struct:
+//!
+//! - the struct itself, unchanged;
+//! - hidden inherent fns on it (`__tony_plugin_*`): its metadata, its
+//!   fingerprints and its default instance, each a fn item named after the
+//!   type (a hot patch maps functions by symbol, so these names must not
+//!   shift when another plugin is added before it in the same module);
+//! - `impl PluginType`, whose `descriptor()` builds the metadata and a
+//!   `VTable` of non-capturing closures, each of which calls a fn item
+//!   through `__private::hot_call`: after a hot patch the new code answers
+//!   (new fingerprints, new metadata, a deserializer for the new layout);
+//! - an `inventory::submit!` of the descriptor fn, through
+//!   `__private::inventory`, so the user's crate needs no inventory
+//!   dependency.
+//!
+//! All of it but the struct lives in `const _: () = { ... };`.
+//!
+//! The code fingerprint of a plugin covers its struct and its
+//! `#[tony_plugin]` impl blocks, which the struct's attribute cannot see.
+//! Each impl block therefore registers a fn returning its own hash
+//! (`__private::ImplFingerprint`, keyed by `TypeId`), and the struct's
+//! fingerprint fn asks `__private::code_fingerprint` to combine the struct's
+//! hash with every registered block's, called through `hot_call`: after a
+//! patch the registered fns answer with the new hashes. (A compile-time
+//! design, e.g. one `impl ImplHash<N>` per block, fails because no macro
+//! invocation can know how many blocks there are, or its own index.) That
+//! needs the `impl-fingerprints` feature; without it the code fingerprint
+//! covers the struct alone.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+
+use crate::parse::{self, Input};
+use crate::validate::{self, Plugin};
+use crate::{fingerprint, impl_block};
+
+/// Where the struct is defined, as far as the compiler tells the macro.
+pub(crate) struct Source {
+    /// The absolute path of the file, when the compiler gives a real one.
+    pub file: Option<String>,
+}
+
+/// The whole attribute: parse, validate, expand. On an error, the error at
+/// its tokens and the item unchanged, so that nothing else fails because
+/// the item went missing.
+pub(crate) fn tony_plugin(args: TokenStream, item: TokenStream, source: &Source) -> TokenStream {
+    let expanded = parse::input(args, item.clone()).and_then(|input| match &input {
+        Input::Struct(s) => validate::plugin(s).map(|p| plugin_struct(&p, source)),
+        Input::Impl(i) => validate::impl_block(i).map(|()| impl_block::expand(i)),
+        Input::Other(o) => Err(validate::other_item(o)),
+    });
+    match expanded {
+        Ok(tokens) => tokens,
+        Err(e) => {
+            let error = e.to_compile_error();
+            quote!(#error #item)
+        }
+    }
+}
+
+/// A tony-core item the expansion names that `__private` does not re-export
+/// (yet): the public path, in one place.
+fn tony(name: &str) -> TokenStream {
+    let name = quote::format_ident!("{}", name);
+    quote!(::tony_core::#name)
+}
+
+fn plugin_struct(p: &Plugin<'_>, source: &Source) -> TokenStream {
+    let item = &p.input.item;
+    let ident = &item.ident;
+    let span = ident.span();
+    let plugin_trait = tony("Plugin");
+    let plugin_type = tony("PluginType");
+    let descriptor = tony("PluginDescriptor");
+    let fingerprints = tony("Fingerprints");
+    let hot = quote!(::tony_core::__private::hot_call);
+
+    let name = &p.name;
+    let version = match p.version {
+        Some(v) => quote!(#v),
+        None => quote!(::core::env!("CARGO_PKG_VERSION")),
+    };
+    let description = &p.description;
+    let min_tony_version = match p.min_tony_version {
+        Some(v) => quote!(::core::option::Option::Some(#v)),
+        None => quote!(::core::option::Option::None),
+    };
+    let dependencies = p.dependencies.iter().map(|d| {
+        let (name, req, optional) = (&d.name, &d.req, d.optional);
+        quote!((#name, #req, #optional))
+    });
+    let state_version = p.state_version;
+    let file = match &source.file {
+        Some(file) => quote!(#file),
+        None => quote!(::core::concat!(
+            ::core::env!("CARGO_MANIFEST_DIR"),
+            "/",
+            ::core::file!()
+        )),
+    };
+    // Spanned at the struct's name: the line of the struct, not of the attribute.
+    let line = quote_spanned!(span=> ::core::line!());
+
+    let struct_hash = fingerprint::struct_code(&p.input.args_tokens, item);
+    let state = fingerprint::state(item, p.state_version, p.stateless);
+    // The hidden fn answers with the struct's own hashes; the table's entries
+    // fold in the impl blocks' (see the module docs).
+    let (code, fingerprints_entry, peek_entry) = if cfg!(feature = "impl-fingerprints") {
+        (
+            quote!(#struct_hash),
+            quote! {
+                || ::tony_core::__private::plugin_fingerprints::<Self, _, _>(Self::__tony_plugin_fingerprints)
+            },
+            quote! {
+                |resolve| ::tony_core::__private::peek_plugin_fingerprints::<Self, _, _>(
+                    Self::__tony_plugin_fingerprints,
+                    resolve,
+                )
+            },
+        )
+    } else {
+        let code = fingerprint::combine(struct_hash, &[]);
+        (
+            quote!(#code),
+            quote!(|| #hot(Self::__tony_plugin_fingerprints, ())),
+            quote!(|resolve| ::tony_core::__private::peek(
+                Self::__tony_plugin_fingerprints,
+                resolve
+            )),
+        )
+    };
+
+    let (save, load, migrate) = if p.stateless {
+        (
+            quote!(::tony_core::__private::stateless_save),
+            quote!(::tony_core::__private::stateless_load::<#ident>),
+            quote!(::tony_core::__private::stateless_migrate::<#ident>),
+        )
+    } else {
+        (
+            quote!(::tony_core::__private::serde_save::<#ident>),
+            quote!(::tony_core::__private::serde_load::<#ident>),
+            quote!(::tony_core::__private::migrate::<#ident>),
+        )
+    };
+    // Each closure spanned at the struct's name as a whole, so that a
+    // missing `Serialize` (say) is one error, there.
+    let hot_at_ident = quote_spanned!(span=> ::tony_core::__private::hot_call);
+    let save = quote_spanned!(span=> |plugin| #hot_at_ident(#save, (plugin,)));
+    let load = quote_spanned!(span=> |bytes| #hot_at_ident(#load, (bytes,)));
+    let migrate = quote_spanned!(span=> |old| #hot_at_ident(#migrate, (old,)));
+    let default = quote_spanned!(span=> <Self as ::core::default::Default>::default());
+    let check_config = match p.config {
+        Some(ty) => {
+            let check = quote_spanned!(syn::spanned::Spanned::span(ty)=> ::tony_core::__private::check_config::<#ty>);
+            quote!(::core::option::Option::Some(|file, plugin| #hot(#check, (file, plugin))))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+
+    quote! {
+        #item
+
+        const _: () = {
+            impl #ident {
+                #[doc(hidden)]
+                fn __tony_plugin_metadata() -> ::tony_core::__private::MetadataParts {
+                    ::tony_core::__private::MetadataParts {
+                        name: #name,
+                        version: #version,
+                        description: #description,
+                        min_tony_version: #min_tony_version,
+                        dependencies: &[#(#dependencies),*],
+                        state_version: #state_version,
+                        file: #file,
+                        line: #line,
+                    }
+                }
+
+                #[doc(hidden)]
+                fn __tony_plugin_fingerprints() -> #fingerprints {
+                    #fingerprints {
+                        code: #code,
+                        state: #state,
+                    }
+                }
+
+                #[doc(hidden)]
+                fn __tony_plugin_create() -> ::std::boxed::Box<dyn #plugin_trait> {
+                    ::std::boxed::Box::new(#default)
+                }
+            }
+
+            #[automatically_derived]
+            impl #plugin_type for #ident {
+                const NAME: &'static str = #name;
+                const STATE_FINGERPRINT: u64 = #state;
+
+                fn descriptor() -> #descriptor {
+                    ::tony_core::__private::descriptor(
+                        #hot(Self::__tony_plugin_metadata, ()),
+                        ::tony_core::__private::VTable {
+                            fingerprints: #fingerprints_entry,
+                            create: || #hot(Self::__tony_plugin_create, ()),
+                            save: #save,
+                            load: #load,
+                            migrate: #migrate,
+                            check_config: #check_config,
+                            peek_fingerprints: #peek_entry,
+                        },
+                    )
+                }
+            }
+
+            ::tony_core::__private::inventory::submit! {
+                ::tony_core::__private::Registration::new(<#ident as #plugin_type>::descriptor)
+            }
+        };
+    }
+}

@@ -1,0 +1,7 @@
+use tony_core::tony_plugin;
+
+#[tony_plugin(min_tony_version = "0.1")]
+#[derive(Default)]
+struct NeedsTony;
+
+fn main() {}

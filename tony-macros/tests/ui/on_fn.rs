@@ -1,0 +1,8 @@
+use tony_core::tony_plugin;
+
+#[tony_plugin]
+fn plugin() {}
+
+fn main() {
+    plugin();
+}

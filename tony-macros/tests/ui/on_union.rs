@@ -1,0 +1,11 @@
+use tony_core::tony_plugin;
+
+#[tony_plugin]
+union Bits {
+    int: u32,
+    float: f32,
+}
+
+fn main() {
+    let _ = Bits { int: 1 };
+}
