@@ -1,6 +1,32 @@
-//! placeholder
+//! Development triggers for [Tony](tony_core): hot patches from
+//! `dx serve --hot-patch`, a debounced file watcher, live plugin
+//! configuration, and source tracking — all turned into tony-core reload
+//! transactions.
+//!
+//! ```no_run
+//! use tony_hot::HotReloadExt;
+//!
+//! let system = tony_core::PluginSystem::builder().build()?;
+//! system.initialize()?;
+//! let hot = system.start_hot_reload()?; // stops when dropped
+//! println!("{:?}", hot.status());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Features
+//!
+//! - `patch` (default): take hot patches from dx. Pulls in subsecond and
+//!   dioxus-devtools and turns on tony-core's `hot` feature. Leave it out of
+//!   release builds; without it this crate only watches files.
 
+mod hot_reload;
+mod patch;
 mod watcher;
+
+pub use hot_reload::{Error, HotReload, HotReloadExt, HotReloadStatus, WatchedPlugin};
+pub use patch::{IntakeState, PatchStatus};
+#[cfg(feature = "patch")]
+pub use patch::{PatchError, PatchSwap, apply_patch_transaction, testing};
 pub use watcher::{
     ChangeEvent, ChangeKind, ChangeSink, DEFAULT_DEBOUNCE, DEFAULT_IGNORE, Error as WatchError,
     FileWatcher, WatcherConfig,

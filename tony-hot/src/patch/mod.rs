@@ -1,0 +1,116 @@
+//! Hot patches from `dx serve --hot-patch`: intake, the plugins a patch
+//! changes, and the patch as the swap step of a reload transaction.
+//!
+//! Without the `patch` feature only [`PatchStatus`] remains, saying so.
+
+#[cfg(feature = "patch")]
+mod intake;
+#[cfg(feature = "patch")]
+mod swap;
+#[cfg(feature = "patch")]
+pub(crate) mod table;
+#[cfg(feature = "patch")]
+mod worker;
+
+use tony_core::PatchReceipt;
+
+#[cfg(feature = "patch")]
+pub use swap::{PatchSwap, apply_patch_transaction};
+#[cfg(feature = "patch")]
+pub use table::PatchError;
+#[cfg(feature = "patch")]
+pub(crate) use worker::PatchIntake;
+
+/// Jump tables made by hand, to test hot-patch handling in a plain
+/// `cargo test`, without dx.
+///
+/// The test binary must export `main` (a `build.rs` printing
+/// `cargo:rustc-link-arg=-Wl,--export-dynamic-symbol=main`). A table built
+/// with [`table`](testing::table) maps the `HotFn` key of an original fn
+/// item ([`hot_key`](testing::hot_key)) to the key of a replacement compiled
+/// into the same binary; [`original`](testing::original) puts the original
+/// code back. subsecond's jump table is process-global: run such tests one
+/// at a time and restore the original when done.
+#[cfg(feature = "patch")]
+pub mod testing {
+    pub use super::table::synthetic::table;
+    pub use super::table::{Patch, capture, hot_key, original};
+}
+
+/// Whether hot patches can arrive.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum IntakeState {
+    /// Hot reload is off, or tony-hot was built without its `patch` feature.
+    #[default]
+    Disabled,
+    /// Not running under `dx serve --hot-patch` (no devserver address).
+    NotUnderDx,
+    /// Under dx, but the executable does not export `main`: patches could
+    /// never apply.
+    MainNotExported,
+    /// Listening to the dx devserver.
+    Listening,
+}
+
+/// The hot-patch intake, for [`HotReloadStatus`](crate::HotReloadStatus).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PatchStatus {
+    /// Whether patches can arrive.
+    pub intake: IntakeState,
+    /// Patches received for this process.
+    pub received: u64,
+    /// Patches applied and kept.
+    pub applied: u64,
+    /// Messages ignored (another process or build, dx's replay on connect).
+    pub ignored: u64,
+    /// Patches refused before anything changed (a bad library, a foreign table).
+    pub rejected: u64,
+    /// Patches applied then rolled back (a plugin failed with the new code).
+    pub rolled_back: u64,
+    /// What the last patch did.
+    pub last_receipt: Option<PatchReceipt>,
+}
+
+impl PatchStatus {
+    /// One line for people.
+    ///
+    /// ```
+    /// assert_eq!(tony_hot::PatchStatus::default().summary(), "hot patches: off");
+    /// ```
+    pub fn summary(&self) -> String {
+        match self.intake {
+            IntakeState::Disabled => "hot patches: off".to_owned(),
+            IntakeState::NotUnderDx => {
+                "hot patches: not running under `dx serve --hot-patch`".to_owned()
+            }
+            IntakeState::MainNotExported => {
+                "hot patches: unavailable, the executable does not export `main`".to_owned()
+            }
+            IntakeState::Listening => format!(
+                "hot patches: listening to dx ({} received, {} applied, {} rolled back, {} rejected)",
+                self.received, self.applied, self.rolled_back, self.rejected
+            ),
+        }
+    }
+}
+
+/// Whether the process runs under `dx serve` (its devserver address is set).
+pub(crate) fn under_dx() -> bool {
+    std::env::var_os("DIOXUS_DEVSERVER_IP").is_some()
+}
+
+/// Without the `patch` feature: an intake that never takes anything.
+#[cfg(not(feature = "patch"))]
+pub(crate) struct PatchIntake;
+
+#[cfg(not(feature = "patch"))]
+impl PatchIntake {
+    pub(crate) fn start(_system: tony_core::PluginSystem) -> Self {
+        PatchIntake
+    }
+
+    pub(crate) fn status(&self) -> PatchStatus {
+        PatchStatus::default()
+    }
+}

@@ -1,0 +1,108 @@
+//! Tony's own patch thread: takes what the intake receives on dx's websocket
+//! thread and runs each patch as a transaction, so the websocket thread
+//! never blocks and never runs plugin code.
+
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+
+use tony_core::{ErrorSource, Event, PluginSystem};
+
+use super::intake::{self, Intake, IntakeStatus};
+use super::swap::apply_patch_transaction;
+use super::{IntakeState, PatchStatus};
+
+/// The running intake and its thread.
+pub(crate) struct PatchIntake {
+    status: Arc<Mutex<PatchStatus>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl PatchIntake {
+    /// Connects to the dx devserver, when there is one, and starts the thread.
+    pub(crate) fn start(system: PluginSystem) -> Self {
+        let (tx, rx) = mpsc::channel();
+        let state = match intake::start(tx) {
+            IntakeStatus::NotUnderDx => IntakeState::NotUnderDx,
+            IntakeStatus::MainNotExported => IntakeState::MainNotExported,
+            IntakeStatus::Connecting => IntakeState::Listening,
+        };
+        let status = Arc::new(Mutex::new(PatchStatus { intake: state, ..PatchStatus::default() }));
+        if state == IntakeState::MainNotExported {
+            tracing::error!("running under dx, but this executable does not export `main`: hot patches cannot apply");
+        }
+        let thread = (state == IntakeState::Listening).then(|| {
+            let status = Arc::clone(&status);
+            std::thread::Builder::new()
+                .name("tony-patches".into())
+                .spawn(move || run(&system, &rx, &status))
+        });
+        let thread = match thread {
+            Some(Ok(t)) => Some(t),
+            Some(Err(e)) => {
+                tracing::error!(error = %e, "cannot start the patch thread; hot patches are off");
+                None
+            }
+            None => None,
+        };
+        PatchIntake { status, thread }
+    }
+
+    pub(crate) fn status(&self) -> PatchStatus {
+        self.status.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
+impl Drop for PatchIntake {
+    fn drop(&mut self) {
+        // The thread ends when dx's websocket thread (the only sender) ends;
+        // that thread belongs to dioxus-devtools and cannot be stopped, so
+        // the patch thread is detached rather than joined.
+        drop(self.thread.take());
+    }
+}
+
+fn run(system: &PluginSystem, rx: &Receiver<Intake>, status: &Mutex<PatchStatus>) {
+    let update = |f: &dyn Fn(&mut PatchStatus)| f(&mut status.lock().unwrap_or_else(PoisonError::into_inner));
+    for message in rx {
+        match message {
+            Intake::Patch { table, ms_elapsed, received } => {
+                update(&|s| s.received += 1);
+                match apply_patch_transaction(system, table) {
+                    Ok(receipt) => {
+                        tracing::info!(
+                            dx_ms = ms_elapsed,
+                            tony = ?received.elapsed(),
+                            "hot patch handled: {}",
+                            receipt.note
+                        );
+                        let applied = receipt.applied;
+                        update(&|s| {
+                            if applied {
+                                s.applied += 1;
+                            } else {
+                                s.rolled_back += 1;
+                            }
+                            s.last_receipt = Some(receipt.clone());
+                        });
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "hot patch refused; nothing changed");
+                        update(&|s| s.rejected += 1);
+                        system.emit(Event::Error { source: ErrorSource::Patch, plugin: None, message: e.to_string() });
+                    }
+                }
+            }
+            Intake::Ignored { reason } => {
+                tracing::debug!(%reason, "hot patch ignored");
+                update(&|s| s.ignored += 1);
+            }
+            Intake::PatchStarted => tracing::debug!("dx is compiling a patch"),
+            Intake::FullRebuild => tracing::info!("dx is rebuilding the whole app; this process will be replaced"),
+            Intake::Shutdown => {
+                tracing::info!("dx devserver shut down; no more hot patches");
+                break;
+            }
+        }
+    }
+}
