@@ -67,12 +67,12 @@ pub fn peek<F, R, M>(f: F, resolve: &dyn Fn(u64) -> Option<u64>) -> Option<R>
 where
     F: subsecond::HotFunction<(), M, Return = R>,
 {
-    let call_it: fn(&F, ()) -> R = <F as subsecond::HotFunction<(), M>>::call_it;
+    let call_it: fn(&mut F, ()) -> R = <F as subsecond::HotFunction<(), M>>::call_it;
     let new = resolve(call_it as *const () as u64)?;
     // SAFETY: `resolve` returns the address the jump table maps this exact
     // `call_it` monomorphization to; the patch library compiled the same
     // function from the same signature, which is how `HotFn::try_call`
-    // calls it too (subsecond transmutes to the same `fn(&F, A) -> R`).
+    // calls it too (subsecond transmutes to the same shape, `fn(&F, A) -> R`).
     let new: fn(&F, ()) -> R =
         unsafe { std::mem::transmute::<usize, fn(&F, ()) -> R>(new as usize) };
     Some(new(&f, ()))

@@ -175,7 +175,8 @@ pub enum PluginState {
 
 impl std::fmt::Display for PluginState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+        // `pad`, so `{:<10}` lines up tables.
+        f.pad(match self {
             PluginState::Registered => "registered",
             PluginState::Active => "active",
             PluginState::Inactive => "inactive",
