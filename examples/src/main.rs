@@ -35,7 +35,10 @@ fn run() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let once = args.iter().any(|a| a == "--once");
     let graph = args.iter().any(|a| a == "--graph");
-    if let Some(other) = args.iter().find(|a| !matches!(a.as_str(), "--once" | "--graph")) {
+    if let Some(other) = args
+        .iter()
+        .find(|a| !matches!(a.as_str(), "--once" | "--graph"))
+    {
         return Err(format!("unknown argument `{other}` (expected --once or --graph)").into());
     }
 
@@ -59,7 +62,11 @@ fn run() -> Result<(), Error> {
     system.initialize()?;
     report::table(&system);
 
-    let result = if once { scripted_round(&system, &config_path, &frozen) } else { live(&system) };
+    let result = if once {
+        scripted_round(&system, &config_path, &frozen)
+    } else {
+        live(&system)
+    };
     system.unload_plugin("greeter", Unload::Cascade)?;
     for plugin in ["counter", "banner"] {
         system.unload_plugin(plugin, Unload::Cascade)?;
@@ -99,23 +106,39 @@ fn build(config_path: &Path, frozen: Arc<AtomicBool>) -> Result<PluginSystem, Er
 }
 
 /// Every scenario once, for people and for the demo's test.
-fn scripted_round(system: &PluginSystem, config_path: &Path, frozen: &AtomicBool) -> Result<(), Error> {
+fn scripted_round(
+    system: &PluginSystem,
+    config_path: &Path,
+    frozen: &AtomicBool,
+) -> Result<(), Error> {
     report::step("1. a stateful plugin keeps its state across a reload");
     for _ in 0..3 {
         system.with_mut::<Counter, _>(|c| c.tick())?;
     }
     println!("   counter = {}", system.with::<Counter, _>(|c| c.count)?);
     report::reload(&system.reload_plugin("counter"));
-    println!("   counter after reload = {}", system.with::<Counter, _>(|c| c.count)?);
+    println!(
+        "   counter after reload = {}",
+        system.with::<Counter, _>(|c| c.count)?
+    );
 
     report::step("2. reloading a base plugin reloads its dependent");
     report::reload(&system.reload_plugin("greeter"));
-    let (activations, line, metrics) = system.with::<Reporter, _>(|r| (r.activations, r.line.clone(), r.with_metrics))?;
-    println!("   reporter: activations = {activations}, says {line:?}, optional metrics present: {metrics}");
+    let (activations, line, metrics) =
+        system.with::<Reporter, _>(|r| (r.activations, r.line.clone(), r.with_metrics))?;
+    println!(
+        "   reporter: activations = {activations}, says {line:?}, optional metrics present: {metrics}"
+    );
 
     report::step("3. editing demo.toml reconfigures the banner live, state kept");
-    println!("   banner: [{}]", system.with_mut::<Banner, _>(|b| b.render())?);
-    std::fs::write(config_path, "[plugins.banner]\ntext = \"Reconfigured live\"\nwidth = 30\n")?;
+    println!(
+        "   banner: [{}]",
+        system.with_mut::<Banner, _>(|b| b.render())?
+    );
+    std::fs::write(
+        config_path,
+        "[plugins.banner]\ntext = \"Reconfigured live\"\nwidth = 30\n",
+    )?;
     if let Some(r) = system.reload_plugin_config(config_path)? {
         report::reload(&r);
     }
@@ -123,18 +146,27 @@ fn scripted_round(system: &PluginSystem, config_path: &Path, frozen: &AtomicBool
     println!("   banner: [{line}] (shown {shown} times)");
 
     report::step("4. a broken edit is reported and the old configuration keeps running");
-    std::fs::write(config_path, "[plugins.banner]\ntext = \"Broken\"\nwidth = \"wide\"\n")?;
+    std::fs::write(
+        config_path,
+        "[plugins.banner]\ntext = \"Broken\"\nwidth = \"wide\"\n",
+    )?;
     match system.reload_plugin_config(config_path) {
         Err(e) => println!("   rejected: {e}"),
         Ok(_) => println!("   UNEXPECTED: the broken configuration was accepted"),
     }
-    println!("   banner still: [{}]", system.with_mut::<Banner, _>(|b| b.render())?);
+    println!(
+        "   banner still: [{}]",
+        system.with_mut::<Banner, _>(|b| b.render())?
+    );
 
     report::step("5. a validator rejects a bad reload; nothing changes");
     frozen.store(true, Ordering::SeqCst);
     report::reload(&system.reload_plugin("counter"));
     frozen.store(false, Ordering::SeqCst);
-    println!("   counter still = {}", system.with::<Counter, _>(|c| c.count)?);
+    println!(
+        "   counter still = {}",
+        system.with::<Counter, _>(|c| c.count)?
+    );
 
     report::table(system);
     Ok(())
@@ -147,10 +179,19 @@ fn live(system: &PluginSystem) -> Result<(), Error> {
     ctrlc::set_handler(move || s.store(true, Ordering::SeqCst))?;
     let hot = system.start_hot_reload()?;
     let status = hot.status();
-    println!("watching {} plugin source file(s) and {}", status.watching.len(),
-        status.config_file.as_deref().map_or("no config file".into(), |p| p.display().to_string()));
+    println!(
+        "watching {} plugin source file(s) and {}",
+        status.watching.len(),
+        status
+            .config_file
+            .as_deref()
+            .map_or("no config file".into(), |p| p.display().to_string())
+    );
     println!("patches: {}", status.patches.summary());
-    println!("edit {} or a plugin under dx; Ctrl-C to quit\n", demo_toml().display());
+    println!(
+        "edit {} or a plugin under dx; Ctrl-C to quit\n",
+        demo_toml().display()
+    );
     let mut last = String::new();
     while !stop.load(Ordering::SeqCst) {
         let count = system.with_mut::<Counter, _>(|c| c.tick());

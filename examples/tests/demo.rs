@@ -5,10 +5,22 @@ use std::process::Command;
 
 #[test]
 fn the_scripted_round_shows_every_scenario() {
-    let out = Command::new(env!("CARGO_BIN_EXE_demo")).arg("--once").env("TONY_ENV", "development").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_demo"))
+        .arg("--once")
+        .env("TONY_ENV", "development")
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "demo failed: {}\n{stdout}", String::from_utf8_lossy(&out.stderr));
-    let pos = |needle: &str| stdout.find(needle).unwrap_or_else(|| panic!("missing {needle:?} in:\n{stdout}"));
+    assert!(
+        out.status.success(),
+        "demo failed: {}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pos = |needle: &str| {
+        stdout
+            .find(needle)
+            .unwrap_or_else(|| panic!("missing {needle:?} in:\n{stdout}"))
+    };
 
     // activation order: dependencies first
     assert!(pos("loaded greeter") < pos("loaded reporter"));
@@ -24,7 +36,14 @@ fn the_scripted_round_shows_every_scenario() {
     pos("[      Reconfigured live       ] (shown 2 times)");
     // bad config rejected, with file and line, old config still running
     let rejected = pos("rejected: ");
-    assert!(stdout[rejected..].lines().next().unwrap().contains("demo.toml:3"), "{stdout}");
+    assert!(
+        stdout[rejected..]
+            .lines()
+            .next()
+            .unwrap()
+            .contains("demo.toml:3"),
+        "{stdout}"
+    );
     pos("banner still: [      Reconfigured live       ]");
     // validator rejection changes nothing
     pos("FAILED at validate (rejected: the counter is frozen for maintenance), nothing changed");
@@ -33,7 +52,10 @@ fn the_scripted_round_shows_every_scenario() {
 
 #[test]
 fn the_graph_is_dot() {
-    let out = Command::new(env!("CARGO_BIN_EXE_demo")).arg("--graph").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_demo"))
+        .arg("--graph")
+        .output()
+        .unwrap();
     let dot = String::from_utf8(out.stdout).unwrap();
     assert!(out.status.success());
     assert!(dot.starts_with("digraph"), "{dot}");
@@ -43,7 +65,10 @@ fn the_graph_is_dot() {
 
 #[test]
 fn unknown_arguments_are_refused() {
-    let out = Command::new(env!("CARGO_BIN_EXE_demo")).arg("--nope").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_demo"))
+        .arg("--nope")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--nope"));
 }

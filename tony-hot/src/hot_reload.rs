@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use tony_core::{ErrorSource, Event, PluginSystem};
 
 use crate::patch::{PatchIntake, PatchStatus};
-use crate::watcher::{self, ChangeEvent, FileWatcher, WatcherConfig};
+use crate::watcher::{self, ChangeEvent, ChangeSink, FileWatcher, WatcherConfig};
 
 /// Why hot reload could not start.
 #[derive(Debug, thiserror::Error)]
@@ -86,7 +86,9 @@ pub struct HotReload {
 
 impl std::fmt::Debug for HotReload {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HotReload").field("status", &self.status()).finish_non_exhaustive()
+        f.debug_struct("HotReload")
+            .field("status", &self.status())
+            .finish_non_exhaustive()
     }
 }
 
@@ -104,19 +106,27 @@ impl HotReload {
             intake: None,
         };
         if !config.enabled {
-            tracing::info!("hot reload is disabled by the configuration (TONY_ENV preset); nothing is watched");
+            tracing::info!(
+                "hot reload is disabled by the configuration (TONY_ENV preset); nothing is watched"
+            );
             return Ok(hot);
         }
         let watch_config = WatcherConfig::new()
             .with_debounce(config.debounce)
             .with_recursive(false)
             .with_extensions(config.extensions.clone());
-        let watch_config = config.ignore.iter().fold(watch_config, |c, p| c.with_ignore(p.clone()));
+        let watch_config = config
+            .ignore
+            .iter()
+            .fold(watch_config, |c, p| c.with_ignore(p.clone()));
 
         let (watching, unwatched) = plugin_sources(&system);
         hot.unwatched = unwatched;
         if !watching.is_empty() {
-            let dirs: BTreeSet<PathBuf> = watching.iter().filter_map(|w| w.file.parent().map(Path::to_path_buf)).collect();
+            let dirs: BTreeSet<PathBuf> = watching
+                .iter()
+                .filter_map(|w| w.file.parent().map(Path::to_path_buf))
+                .collect();
             let watcher = FileWatcher::new(watch_config.clone(), SourceSink::new(system.clone()))?;
             for dir in dirs {
                 watcher.watch_path(&dir)?;
@@ -126,8 +136,16 @@ impl HotReload {
         hot.watching = watching;
 
         if let Some(path) = config.plugin_config_path.clone() {
-            let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf();
-            let ext: Vec<String> = path.extension().map(|e| e.to_string_lossy().into_owned()).into_iter().collect();
+            let dir = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+                .to_path_buf();
+            let ext: Vec<String> = path
+                .extension()
+                .map(|e| e.to_string_lossy().into_owned())
+                .into_iter()
+                .collect();
             let sink_system = system.clone();
             let file = canonical(&path); // events carry canonical paths
             let watcher = FileWatcher::new(
@@ -135,9 +153,15 @@ impl HotReload {
                 move |event: ChangeEvent| {
                     if event.concerns(&file) && file.exists() {
                         match sink_system.reload_plugin_config(&file) {
-                            Ok(Some(r)) if !r.success => tracing::warn!(error = ?r.error, "configuration reload rolled back"),
-                            Ok(_) => tracing::info!(file = %file.display(), "plugin configuration applied"),
-                            Err(e) => tracing::warn!(error = %e, "plugin configuration rejected; the previous one stays"),
+                            Ok(Some(r)) if !r.success => {
+                                tracing::warn!(error = ?r.error, "configuration reload rolled back")
+                            }
+                            Ok(_) => {
+                                tracing::info!(file = %file.display(), "plugin configuration applied")
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, "plugin configuration rejected; the previous one stays")
+                            }
                         }
                     }
                 },
@@ -163,7 +187,11 @@ impl HotReload {
             watching: self.watching.clone(),
             unwatched: self.unwatched.clone(),
             config_file: self.config_file.clone(),
-            patches: self.intake.as_ref().map(PatchIntake::status).unwrap_or_default(),
+            patches: self
+                .intake
+                .as_ref()
+                .map(PatchIntake::status)
+                .unwrap_or_default(),
         }
     }
 
@@ -181,7 +209,10 @@ fn plugin_sources(system: &PluginSystem) -> (Vec<WatchedPlugin>, Vec<WatchedPlug
     system
         .status()
         .into_iter()
-        .map(|s| WatchedPlugin { plugin: s.name, file: PathBuf::from(&*s.source.file) })
+        .map(|s| WatchedPlugin {
+            plugin: s.name,
+            file: PathBuf::from(&*s.source.file),
+        })
         .partition(|w| w.file.is_file())
 }
 
@@ -195,20 +226,30 @@ struct SourceSink {
 }
 
 impl SourceSink {
-    fn new(system: PluginSystem) -> impl FnMut(ChangeEvent) + Send + 'static {
+    fn new(system: PluginSystem) -> Self {
         let mut files: BTreeMap<PathBuf, Vec<String>> = BTreeMap::new();
         for w in plugin_sources(&system).0 {
             files.entry(canonical(&w.file)).or_default().push(w.plugin);
         }
-        let mut sink = SourceSink { system, files, explained: false };
-        move |event| sink.on_change(&event)
+        SourceSink {
+            system,
+            files,
+            explained: false,
+        }
     }
+}
 
-    fn on_change(&mut self, event: &ChangeEvent) {
+impl ChangeSink for SourceSink {
+    fn handle_event(&mut self, event: ChangeEvent) {
         for path in &event.paths {
-            let Some(plugins) = self.files.get(path) else { continue };
+            let Some(plugins) = self.files.get(path) else {
+                continue;
+            };
             tracing::info!(file = %path.display(), ?plugins, "plugin source changed");
-            self.system.emit(Event::SourceChanged { path: path.clone(), plugins: plugins.clone() });
+            self.system.emit(Event::SourceChanged {
+                path: path.clone(),
+                plugins: plugins.clone(),
+            });
             if !crate::patch::under_dx() && !self.explained {
                 self.explained = true;
                 let message = format!(
@@ -218,7 +259,11 @@ impl SourceSink {
                     path.display()
                 );
                 tracing::warn!("{message}");
-                self.system.emit(Event::Error { source: ErrorSource::Patch, plugin: plugins.first().cloned(), message });
+                self.system.emit(Event::Error {
+                    source: ErrorSource::Patch,
+                    plugin: plugins.first().cloned(),
+                    message,
+                });
             }
         }
     }

@@ -23,7 +23,9 @@ pub struct Greeter;
 #[tony_plugin]
 impl Plugin for Greeter {
     fn activate(&mut self, ctx: &mut Context<'_>) -> Result<(), BoxError> {
-        ctx.provide(Greeting { word: "Hello".into() })?;
+        ctx.provide(Greeting {
+            word: "Hello".into(),
+        })?;
         Ok(())
     }
 }

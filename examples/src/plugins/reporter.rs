@@ -29,7 +29,9 @@ impl Plugin for Reporter {
     fn activate(&mut self, ctx: &mut Context<'_>) -> Result<(), BoxError> {
         self.activations += 1;
         self.with_metrics = ctx.dependency("metrics").is_some();
-        let greeting = ctx.service::<Greeting>().ok_or("the greeter's service is missing")?;
+        let greeting = ctx
+            .service::<Greeting>()
+            .ok_or("the greeter's service is missing")?;
         self.line = greeting.greet("reporter");
         Ok(())
     }

@@ -18,20 +18,29 @@ pub struct PatchSwap {
 
 impl std::fmt::Debug for PatchSwap {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PatchSwap").field("applied", &self.applied).finish_non_exhaustive()
+        f.debug_struct("PatchSwap")
+            .field("applied", &self.applied)
+            .finish_non_exhaustive()
     }
 }
 
 impl PatchSwap {
     /// Prepares to install `patch`, remembering what runs now.
     pub(crate) fn new(patch: Patch) -> Result<Self, PatchError> {
-        Ok(PatchSwap { incoming: Some(patch), previous: table::capture()?, applied: false })
+        Ok(PatchSwap {
+            incoming: Some(patch),
+            previous: table::capture()?,
+            applied: false,
+        })
     }
 }
 
 impl Swap for PatchSwap {
     fn apply(&mut self) -> Result<(), BoxError> {
-        let patch = self.incoming.take().ok_or("the patch was already applied")?;
+        let patch = self
+            .incoming
+            .take()
+            .ok_or("the patch was already applied")?;
         let outcome = patch.apply();
         // A panic after the table was committed still counts as applied: undo must run.
         self.applied = match &outcome {
@@ -62,7 +71,10 @@ impl Swap for PatchSwap {
 /// Emits [`Event::PatchApplied`] with the receipt. `Err` means the table was
 /// refused before anything changed (a library that does not load, a table
 /// for another binary).
-pub fn apply_patch_transaction(system: &PluginSystem, table: JumpTable) -> Result<PatchReceipt, PatchError> {
+pub fn apply_patch_transaction(
+    system: &PluginSystem,
+    table: JumpTable,
+) -> Result<PatchReceipt, PatchError> {
     let started = Instant::now();
     let patch = Patch::new(table)?;
     let changed = system.plugins_changed_by(&|key| patch.resolve_key(key));
@@ -89,7 +101,12 @@ pub fn apply_patch_transaction(system: &PluginSystem, table: JumpTable) -> Resul
             ),
             (Some(e), _) => format!("rolled back to the previous code: {e}"),
         };
-        PatchReceipt { changed, cycled, applied: result.success, note }
+        PatchReceipt {
+            changed,
+            cycled,
+            applied: result.success,
+            note,
+        }
     };
     tracing::info!(
         changed = ?receipt.changed,

@@ -27,9 +27,14 @@ impl PatchIntake {
             IntakeStatus::MainNotExported => IntakeState::MainNotExported,
             IntakeStatus::Connecting => IntakeState::Listening,
         };
-        let status = Arc::new(Mutex::new(PatchStatus { intake: state, ..PatchStatus::default() }));
+        let status = Arc::new(Mutex::new(PatchStatus {
+            intake: state,
+            ..PatchStatus::default()
+        }));
         if state == IntakeState::MainNotExported {
-            tracing::error!("running under dx, but this executable does not export `main`: hot patches cannot apply");
+            tracing::error!(
+                "running under dx, but this executable does not export `main`: hot patches cannot apply"
+            );
         }
         let thread = (state == IntakeState::Listening).then(|| {
             let status = Arc::clone(&status);
@@ -49,7 +54,10 @@ impl PatchIntake {
     }
 
     pub(crate) fn status(&self) -> PatchStatus {
-        self.status.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.status
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -63,10 +71,16 @@ impl Drop for PatchIntake {
 }
 
 fn run(system: &PluginSystem, rx: &Receiver<Intake>, status: &Mutex<PatchStatus>) {
-    let update = |f: &dyn Fn(&mut PatchStatus)| f(&mut status.lock().unwrap_or_else(PoisonError::into_inner));
+    let update = |f: &dyn Fn(&mut PatchStatus)| {
+        f(&mut status.lock().unwrap_or_else(PoisonError::into_inner))
+    };
     for message in rx {
         match message {
-            Intake::Patch { table, ms_elapsed, received } => {
+            Intake::Patch {
+                table,
+                ms_elapsed,
+                received,
+            } => {
                 update(&|s| s.received += 1);
                 match apply_patch_transaction(system, table) {
                     Ok(receipt) => {
@@ -89,7 +103,11 @@ fn run(system: &PluginSystem, rx: &Receiver<Intake>, status: &Mutex<PatchStatus>
                     Err(e) => {
                         tracing::error!(error = %e, "hot patch refused; nothing changed");
                         update(&|s| s.rejected += 1);
-                        system.emit(Event::Error { source: ErrorSource::Patch, plugin: None, message: e.to_string() });
+                        system.emit(Event::Error {
+                            source: ErrorSource::Patch,
+                            plugin: None,
+                            message: e.to_string(),
+                        });
                     }
                 }
             }
@@ -98,7 +116,9 @@ fn run(system: &PluginSystem, rx: &Receiver<Intake>, status: &Mutex<PatchStatus>
                 update(&|s| s.ignored += 1);
             }
             Intake::PatchStarted => tracing::debug!("dx is compiling a patch"),
-            Intake::FullRebuild => tracing::info!("dx is rebuilding the whole app; this process will be replaced"),
+            Intake::FullRebuild => {
+                tracing::info!("dx is rebuilding the whole app; this process will be replaced")
+            }
             Intake::Shutdown => {
                 tracing::info!("dx devserver shut down; no more hot patches");
                 break;
