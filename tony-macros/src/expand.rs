@@ -19,15 +19,25 @@
 //!
 //! The code fingerprint of a plugin covers its struct and its
 //! `#[tony_plugin]` impl blocks, which the struct's attribute cannot see.
-//! Each impl block therefore registers a fn returning its own hash
-//! (`__private::ImplFingerprint`, keyed by `TypeId`), and the struct's
-//! fingerprint fn asks `__private::code_fingerprint` to combine the struct's
-//! hash with every registered block's, called through `hot_call`: after a
-//! patch the registered fns answer with the new hashes. (A compile-time
-//! design, e.g. one `impl ImplHash<N>` per block, fails because no macro
-//! invocation can know how many blocks there are, or its own index.) That
-//! needs the `impl-fingerprints` feature; without it the code fingerprint
-//! covers the struct alone.
+//! Each impl block therefore registers, through `inventory`, a
+//! `__private::ImplFingerprint` keyed by the type's `TypeId`, holding a fn
+//! that returns the block's hash through `hot_call` and one that peeks it in
+//! an incoming patch. The struct's hidden fn answers with the struct's own
+//! hashes, and the table's `fingerprints`/`peek_fingerprints` entries go
+//! through `__private::plugin_fingerprints::<T>` /
+//! `peek_plugin_fingerprints::<T>`, which fold every registered block's hash
+//! in (sorted and deduplicated: `inventory` has no order, and a patch
+//! library may submit a block again). After a patch, every one of those fns
+//! answers with the new code's value, so an edited method body changes the
+//! code fingerprint and not the state one.
+//!
+//! A compile-time design (say, one `impl ImplHash<N> for X` per block) does
+//! not work: no macro invocation can know how many blocks a type has, or
+//! its own index among them, and Rust cannot enumerate a type's impls.
+//!
+//! The registry needs those `__private` items in tony-core; until it has
+//! them (and turns on this crate's `impl-fingerprints` feature), the code
+//! fingerprint covers the struct alone and impl blocks register nothing.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -218,5 +228,86 @@ fn plugin_struct(p: &Plugin<'_>, source: &Source) -> TokenStream {
                 ::tony_core::__private::Registration::new(<#ident as #plugin_type>::descriptor)
             }
         };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proc_macro2::{TokenStream, TokenTree};
+    use quote::quote;
+
+    fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
+        super::tony_plugin(args, item, &super::Source { file: None })
+    }
+
+    /// Every `tony_core::X` path in `tokens`, as `X`.
+    fn tony_core_paths(tokens: TokenStream, out: &mut Vec<String>) {
+        let trees: Vec<TokenTree> = tokens.into_iter().collect();
+        for (i, tt) in trees.iter().enumerate() {
+            match tt {
+                TokenTree::Ident(id) if id == "tony_core" => {
+                    if let Some(TokenTree::Ident(next)) = trees.get(i + 3) {
+                        out.push(next.to_string());
+                    }
+                }
+                TokenTree::Group(g) => tony_core_paths(g.stream(), out),
+                _ => {}
+            }
+        }
+    }
+
+    /// The runtime is named only through `::tony_core::__private`, except
+    /// the public items `__private` does not re-export yet.
+    #[test]
+    fn generated_paths_go_through_private() {
+        let mut paths = Vec::new();
+        for (args, item) in [
+            (
+                quote!(name = "p", config = Cfg, dependencies("q" = "^1" optional)),
+                quote!(
+                    struct P {
+                        n: u8,
+                    }
+                ),
+            ),
+            (
+                quote!(stateless),
+                quote!(
+                    struct Q;
+                ),
+            ),
+            (
+                quote!(),
+                quote!(impl Plugin for P { fn activate(&mut self, c: &mut Context<'_>) -> R { x } }),
+            ),
+        ] {
+            tony_core_paths(expand(args, item), &mut paths);
+        }
+        assert!(paths.iter().any(|p| p == "__private"));
+        for p in &paths {
+            assert!(
+                [
+                    "__private",
+                    "Plugin",
+                    "PluginType",
+                    "PluginDescriptor",
+                    "Fingerprints"
+                ]
+                .contains(&p.as_str()),
+                "::tony_core::{p}"
+            );
+        }
+    }
+
+    #[test]
+    fn errors_keep_the_item() {
+        let item = quote!(
+            struct P {
+                n: u8,
+            }
+        );
+        let out = expand(quote!(nope = 1), item.clone()).to_string();
+        assert!(out.starts_with(":: core :: compile_error !"), "{out}");
+        assert!(out.ends_with(&item.to_string()), "{out}");
     }
 }

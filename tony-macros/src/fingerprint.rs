@@ -150,7 +150,7 @@ pub(crate) fn state(item: &ItemStruct, state_version: u32, stateless: bool) -> u
 /// A plugin's code fingerprint: its struct's hash and the distinct hashes
 /// of its impl blocks, in sorted order.
 ///
-/// tony-core computes the same at run time (`__private::code_fingerprint`)
+/// tony-core computes the same at run time (`__private::plugin_fingerprints`)
 /// from the impl blocks registered for the type. Sorting makes it
 /// independent of `inventory`'s order; deduplicating makes a block counted
 /// once even when a hot-patch library registers it again.

@@ -22,19 +22,18 @@ use proc_macro::TokenStream;
 ///
 /// # On a struct
 ///
-/// ```ignore
+/// ```
 /// use serde::{Deserialize, Serialize};
-/// use tony_core::tony_plugin;
+/// use tony_core::{BoxError, Context, Plugin, PluginType, Registry, tony_plugin};
 ///
-/// /// Greets people. (Becomes the description.)
+/// /// Greets people.
 /// #[tony_plugin(
-///     name = "greeter",                       // default: the type's name in kebab-case
-///     version = "1.2.0",                      // default: the crate's version
-///     description = "Greets people.",         // default: the doc comment
-///     min_tony_version = "0.1.0",             // default: none
-///     state_version = 2,                      // default: 0
+///     name = "greeter",
+///     version = "1.2.0",
+///     min_tony_version = "0.1.0",
+///     state_version = 2,
 ///     dependencies("base-plugin" = "^1.0.0", "utils-plugin" = ">=2.0.0" optional),
-///     config = GreeterConfig,                 // default: no typed configuration
+///     config = GreeterConfig,
 /// )]
 /// #[derive(Default, Serialize, Deserialize)]
 /// struct Greeter {
@@ -47,6 +46,22 @@ use proc_macro::TokenStream;
 /// struct GreeterConfig {
 ///     greeting: String,
 /// }
+///
+/// impl Plugin for Greeter {
+///     fn activate(&mut self, _ctx: &mut Context<'_>) -> Result<(), BoxError> {
+///         Ok(())
+///     }
+/// }
+///
+/// // Registered: no further code.
+/// let registry = Registry::new(true, Vec::new())?;
+/// let meta = registry.get("greeter").ok_or("not registered")?.metadata();
+/// assert_eq!(meta.version().to_string(), "1.2.0");
+/// assert_eq!(meta.description(), "Greets people."); // the doc comment
+/// assert_eq!(meta.dependencies().len(), 2);
+/// assert!(meta.source().file.ends_with(".rs"));
+/// assert_eq!(Greeter::NAME, "greeter");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
 /// Every key is optional:
@@ -91,14 +106,38 @@ use proc_macro::TokenStream;
 ///
 /// # On an impl block
 ///
-/// ```ignore
+/// ```standalone_crate
+/// use serde::{Deserialize, Serialize};
+/// use tony_core::{BoxError, Context, Plugin, PluginSystem, tony_plugin};
+///
+/// #[tony_plugin] // named `counter`, at the crate's version
+/// #[derive(Default, Serialize, Deserialize)]
+/// struct Counter {
+///     count: u64,
+/// }
+///
 /// #[tony_plugin]
-/// impl Plugin for Greeter {
-///     fn activate(&mut self, ctx: &mut Context<'_>) -> Result<(), BoxError> {
-///         self.greeted += 1; // edit me while `dx serve --hot-patch` runs
+/// impl Counter {
+///     /// Edit me while `dx serve --hot-patch` runs: the next call runs the
+///     /// new body, and the count is kept.
+///     fn step(&self) -> u64 {
+///         1
+///     }
+/// }
+///
+/// #[tony_plugin]
+/// impl Plugin for Counter {
+///     fn activate(&mut self, _ctx: &mut Context<'_>) -> Result<(), BoxError> {
+///         self.count += self.step();
 ///         Ok(())
 ///     }
 /// }
+///
+/// let system = PluginSystem::builder().build()?;
+/// system.initialize()?;
+/// assert!(system.reload_plugin("counter").success);
+/// assert_eq!(system.with::<Counter, _>(|c| c.count)?, 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
 /// Inherent and trait impls alike (`impl Greeter`, `impl Plugin for

@@ -4,7 +4,9 @@
 #![allow(clippy::unwrap_used)]
 
 use serde::{Deserialize, Serialize};
-use tony_core::{BoxError, Context, Plugin, PluginType, Registry, tony_plugin};
+use tony_core::{
+    BoxError, Context, Plugin, PluginConfigFile, PluginSystem, PluginType, Registry, tony_plugin,
+};
 
 /// A plugin with every default.
 ///
@@ -133,4 +135,20 @@ fn source_location_is_the_absolute_file_and_the_struct_line() {
 fn state_fingerprints_differ_between_layouts() {
     assert_ne!(DefaultsPlugin::STATE_FINGERPRINT, Full::STATE_FINGERPRINT);
     assert_ne!(Full::STATE_FINGERPRINT, HTTPServer::STATE_FINGERPRINT);
+}
+
+#[test]
+fn config_tables_are_checked_against_the_config_type() {
+    let system = PluginSystem::builder()
+        .select(|m| ["full", "defaults-plugin"].contains(&m.name()))
+        .build()
+        .unwrap();
+    system.initialize().unwrap();
+    let bad = PluginConfigFile::parse("[plugins.full]\ngreeting = 5\n", "plugins.toml").unwrap();
+    let err = system.apply_plugin_config(bad).unwrap_err().to_string();
+    assert!(err.contains("full") && err.contains("greeting"), "{err}");
+    let good =
+        PluginConfigFile::parse("[plugins.full]\ngreeting = \"hi\"\n", "plugins.toml").unwrap();
+    let reload = system.apply_plugin_config(good).unwrap();
+    assert!(reload.is_some_and(|r| r.success));
 }
