@@ -720,7 +720,9 @@ impl PluginSystem {
                 if state != PluginState::Active {
                     return None;
                 }
-                let new = crate::containment::contain(|| Ok(peek(resolve))).ok().flatten()?;
+                let new = crate::containment::contain(|| Ok(peek(resolve)))
+                    .ok()
+                    .flatten()?;
                 (new != live).then(|| name.clone())
             })
             .collect()
@@ -743,7 +745,16 @@ impl PluginSystem {
     }
 
     /// A service of type `S`, if a plugin (or the host) provides one.
+    ///
+    /// Waits while another thread runs a transaction (its provider may be
+    /// between deactivate and activate), so a caller never sees a service
+    /// missing only because a reload is under way.
     pub fn service<S: Any + Send + Sync>(&self) -> Option<Arc<S>> {
+        // Not from inside a hook or a typed access: that could wait on itself.
+        let inside = BUSY.with_borrow(|(names, txn)| *txn || !names.is_empty());
+        if !inside {
+            drop(self.inner.txn());
+        }
         self.inner.services.get::<S>()
     }
 

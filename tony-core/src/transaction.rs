@@ -486,7 +486,8 @@ fn rebuild_and_activate(
     let name = t.name.as_str();
     let snapshot = t.restore.as_ref().unwrap_or(&t.snapshot);
     let live = contain(|| Ok((vt.fingerprints)())).map_err(|e| fail(name, Stage::Restore, e))?;
-    let (mut instance, how) = if !preserve_state {
+    // A manual snapshot restore always restores, whatever `preserve_state` says.
+    let (mut instance, how) = if !preserve_state && t.restore.is_none() {
         let fresh = contain(|| Ok((vt.create)())).map_err(|e| fail(name, Stage::Restore, e))?;
         (
             fresh,

@@ -278,3 +278,54 @@ fn activation_failure_marks_failed_and_skips_dependents() {
             .contains("boom at start")
     );
 }
+
+pub struct SlowService;
+
+/// Provides its service late in `activate`, leaving a window in every reload.
+#[derive(Default, serde::Serialize, serde::Deserialize)]
+pub struct Slow;
+
+impl Plugin for Slow {
+    fn activate(&mut self, ctx: &mut Context<'_>) -> Result<(), BoxError> {
+        std::thread::sleep(std::time::Duration::from_micros(200));
+        ctx.provide(SlowService)?;
+        Ok(())
+    }
+}
+
+impl PluginType for Slow {
+    const NAME: &'static str = "slow";
+    const STATE_FINGERPRINT: u64 = PluginDescriptor::layout_fingerprint::<Self>();
+    fn descriptor() -> PluginDescriptor {
+        PluginDescriptor::serde::<Self>(Metadata::new("slow", "1.0.0"))
+    }
+}
+
+#[test]
+fn services_never_vanish_for_callers_during_a_reload() {
+    let system = common::system(vec![Slow::descriptor()]);
+    system.initialize().unwrap();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let lookups = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            for _ in 0..100 {
+                assert!(system.reload_plugin("slow").success);
+            }
+            done.store(true, Ordering::SeqCst);
+        });
+        s.spawn(|| {
+            while !done.load(Ordering::SeqCst) {
+                assert!(
+                    system.service::<SlowService>().is_some(),
+                    "service missing mid-reload"
+                );
+                lookups.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    });
+    assert!(
+        lookups.load(Ordering::Relaxed) > 100,
+        "the lookups did not overlap the reloads"
+    );
+}
