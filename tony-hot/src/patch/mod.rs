@@ -35,6 +35,11 @@ pub(crate) use worker::PatchIntake;
 pub mod testing {
     pub use super::table::synthetic::table;
     pub use super::table::{Patch, capture, hot_key, original};
+
+    /// The intake's sorting of devserver messages (pid and build filter),
+    /// exposed for tests only.
+    #[doc(hidden)]
+    pub use super::intake::{Intake, classify};
 }
 
 /// Whether hot patches can arrive.
