@@ -95,24 +95,18 @@ pub(crate) fn expand(input: &ImplBlock) -> TokenStream {
     if hidden.is_empty() && fingerprint_fns.is_empty() {
         return visible.to_token_stream();
     }
-    let registration = (!registration.is_empty()).then(|| {
-        quote! {
-            #(#cfgs)*
-            const _: () = {
-                #registration
-            };
-        }
-    });
     quote! {
         #visible
 
         #(#cfgs)*
-        impl #self_ty #where_clause {
-            #(#hidden)*
-            #fingerprint_fns
-        }
+        const _: () = {
+            impl #self_ty #where_clause {
+                #(#hidden)*
+                #fingerprint_fns
+            }
 
-        #registration
+            #registration
+        };
     }
 }
 
