@@ -118,6 +118,7 @@ pub(crate) fn resolve(catalog: &Catalog, roots: &[&str], tony: &Version) -> Reso
         tony,
         done: BTreeSet::new(),
         stack: Vec::new(),
+        on_stack: BTreeSet::new(),
         out: Resolution::default(),
         failed: BTreeSet::new(),
     };
@@ -145,6 +146,7 @@ struct Walk<'c> {
     tony: &'c Version,
     done: BTreeSet<String>,
     stack: Vec<String>,
+    on_stack: BTreeSet<String>,
     out: Resolution,
     failed: BTreeSet<String>,
 }
@@ -158,7 +160,8 @@ impl Walk<'_> {
         if self.failed.contains(name) {
             return false;
         }
-        if let Some(pos) = self.stack.iter().position(|n| n == name) {
+        if self.on_stack.contains(name) {
+            let pos = self.stack.iter().position(|n| n == name).unwrap_or(0);
             let mut path = self.stack[pos..].to_vec();
             path.push(name.to_owned());
             self.out.conflicts.push(Conflict::Cycle { path });
@@ -180,6 +183,7 @@ impl Walk<'_> {
             ok = false;
         }
         self.stack.push(name.to_owned());
+        self.on_stack.insert(name.to_owned());
         let mut deps: Vec<_> = meta.dependencies().iter().collect();
         deps.sort_by(|a, b| a.name.cmp(&b.name));
         for d in deps {
@@ -221,6 +225,7 @@ impl Walk<'_> {
             }
         }
         self.stack.pop();
+        self.on_stack.remove(name);
         if ok {
             self.done.insert(name.to_owned());
             self.out.order.push(name.to_owned());

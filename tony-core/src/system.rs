@@ -396,33 +396,25 @@ impl Inner {
         let catalog = self.catalog();
         let mut failed: Vec<(String, String)> = Vec::new();
         let mut skipped: BTreeSet<String> = BTreeSet::new();
-        let mut order: Vec<String> = Vec::new();
-        for root in roots {
-            let r = resolve::resolve(&catalog, &[root], &self.tony_version);
-            if r.success() {
-                for n in r.order {
-                    if !order.contains(&n) {
-                        order.push(n);
-                    }
-                }
-            } else if roots.len() == 1 {
-                return Err(resolve::Error {
-                    plugin: (*root).to_owned(),
-                    conflicts: r.conflicts,
-                }
-                .into());
-            } else {
-                let e = resolve::Error {
-                    plugin: (*root).to_owned(),
-                    conflicts: r.conflicts,
-                };
-                self.emit(Event::Error {
-                    source: ErrorSource::Lifecycle,
-                    plugin: Some((*root).to_owned()),
-                    message: e.to_string(),
-                });
-                failed.push(((*root).to_owned(), e.to_string()));
+        // One walk for all roots: linear in the graph, whatever its shape.
+        let all = resolve::resolve(&catalog, roots, &self.tony_version);
+        let order = all.order;
+        let resolved: BTreeSet<&str> = order.iter().map(String::as_str).collect();
+        for root in roots.iter().filter(|r| !resolved.contains(**r)) {
+            // Rare: resolve it alone for the conflicts that concern it.
+            let e = resolve::Error {
+                plugin: (*root).to_owned(),
+                conflicts: resolve::resolve(&catalog, &[root], &self.tony_version).conflicts,
+            };
+            if roots.len() == 1 {
+                return Err(e.into());
             }
+            self.emit(Event::Error {
+                source: ErrorSource::Lifecycle,
+                plugin: Some((*root).to_owned()),
+                message: e.to_string(),
+            });
+            failed.push(((*root).to_owned(), e.to_string()));
         }
         let mut broken: BTreeSet<String> = failed.iter().map(|(p, _)| p.clone()).collect();
         for name in &order {
