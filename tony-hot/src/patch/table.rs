@@ -62,7 +62,7 @@ pub enum PatchError {
         /// The panic message.
         message: String,
     },
-    /// The new code called by [`peek`] panicked.
+    /// The new code called by [`Patch::peek`] panicked.
     #[error("new code in {lib} panicked while peeked at: {message}")]
     PeekPanicked {
         /// The table's `lib`.
