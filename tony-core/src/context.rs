@@ -8,7 +8,8 @@ use std::sync::{Arc, PoisonError, RwLock};
 use semver::Version;
 use serde::de::DeserializeOwned;
 
-use crate::system::{AccessError, Inner};
+use crate::AccessError;
+use crate::system::Inner;
 use crate::{Metadata, PluginType};
 
 /// Why a context call failed.

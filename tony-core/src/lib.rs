@@ -40,6 +40,8 @@
 
 extern crate self as tony_core;
 
+mod access;
+mod builder;
 mod config;
 mod config_file;
 mod containment;
@@ -60,6 +62,8 @@ mod validate;
 #[doc(hidden)]
 pub mod __private;
 
+pub use access::AccessError;
+pub use builder::PluginSystemBuilder;
 pub use config::{Environment, HotReloadConfig};
 pub use config_file::PluginConfigFile;
 pub use context::{Context, DependencyRef};
@@ -73,7 +77,7 @@ pub use registry::Registry;
 pub use reload::{ReloadError, ReloadResult, Stage, Trigger};
 pub use resolve::{Conflict, Resolution};
 pub use snapshot::{OldState, Snapshot};
-pub use system::{AccessError, PluginStatus, PluginSystem, PluginSystemBuilder, Unload};
+pub use system::{PluginStatus, PluginSystem, Unload};
 pub use tony_macros::tony_plugin;
 pub use transaction::{NoSwap, Swap};
 pub use validate::{Validation, Validator};

@@ -10,15 +10,15 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use semver::Version;
 
 use crate::config_file::{self, PluginConfigFile};
-use crate::context::{HOST, Services};
+use crate::context::Services;
 use crate::events::Bus;
 use crate::resolve::{self, Catalog};
 use crate::slot::Slot;
 use crate::transaction::{self, NoSwap, Swap};
 use crate::{
-    BoxError, Context, ErrorSource, Event, EventKind, EventSink, Fingerprints, HotReloadConfig,
-    Metadata, PluginDescriptor, PluginState, PluginType, Registry, ReloadResult, Resolution,
-    Snapshot, SourceLocation, SubscriptionId, Trigger, Validator, registry,
+    AccessError, BoxError, Context, ErrorSource, Event, EventKind, EventSink, Fingerprints,
+    HotReloadConfig, Metadata, PluginState, PluginSystemBuilder, PluginType, ReloadResult,
+    Resolution, Snapshot, SourceLocation, SubscriptionId, Trigger, Validator, registry,
 };
 
 /// Why a system operation failed.
@@ -88,47 +88,6 @@ pub enum Error {
     PluginConfig(#[from] config_file::Error),
 }
 
-/// Why typed access to a plugin failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum AccessError {
-    /// No plugin of that name is registered.
-    #[error("unknown plugin `{0}`")]
-    Unknown(String),
-    /// The plugin has no live instance.
-    #[error("plugin `{plugin}` is {state}, not active")]
-    NotActive {
-        /// The plugin.
-        plugin: String,
-        /// Its state.
-        state: PluginState,
-    },
-    /// The caller was compiled against another state layout than the live
-    /// instance's (e.g. before a hot patch changed the struct).
-    #[error(
-        "plugin `{plugin}`: caller expects state layout {expected:#x}, the live instance has {live:#x}"
-    )]
-    StaleLayout {
-        /// The plugin.
-        plugin: String,
-        /// The caller's fingerprint.
-        expected: u64,
-        /// The live instance's.
-        live: u64,
-    },
-    /// The live instance is of another type.
-    #[error("plugin `{plugin}` is not a `{expected}`")]
-    WrongType {
-        /// The plugin.
-        plugin: String,
-        /// The type asked for.
-        expected: &'static str,
-    },
-    /// Typed access to a plugin from inside typed access to the same plugin.
-    #[error("plugin `{0}` is already borrowed by this thread")]
-    Reentrant(String),
-}
-
 /// How [`PluginSystem::unload_plugin`] treats active dependents.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Unload {
@@ -158,29 +117,10 @@ pub struct PluginStatus {
 }
 
 thread_local! {
+    // (shared with typed access, see access.rs)
     /// What this thread is inside of: typed accesses (plugin names), and
     /// whether a transaction runs.
-    static BUSY: RefCell<(Vec<String>, bool)> = const { RefCell::new((Vec::new(), false)) };
-}
-
-struct AccessGuard;
-
-impl AccessGuard {
-    fn enter(name: &str) -> Result<AccessGuard, AccessError> {
-        BUSY.with_borrow_mut(|(names, _)| {
-            if names.iter().any(|n| n == name) {
-                return Err(AccessError::Reentrant(name.to_owned()));
-            }
-            names.push(name.to_owned());
-            Ok(AccessGuard)
-        })
-    }
-}
-
-impl Drop for AccessGuard {
-    fn drop(&mut self) {
-        BUSY.with_borrow_mut(|(names, _)| names.pop());
-    }
+    pub(crate) static BUSY: RefCell<(Vec<String>, bool)> = const { RefCell::new((Vec::new(), false)) };
 }
 
 struct TxnGuard;
@@ -206,14 +146,14 @@ impl Drop for TxnGuard {
 /// The shared state behind a [`PluginSystem`] handle.
 pub(crate) struct Inner {
     pub(crate) tony_version: Version,
-    slots: BTreeMap<String, Arc<Slot>>,
+    pub(crate) slots: BTreeMap<String, Arc<Slot>>,
     pub(crate) services: Services,
-    bus: Bus,
-    config: RwLock<HotReloadConfig>,
-    plugin_config: RwLock<Option<PluginConfigFile>>,
+    pub(crate) bus: Bus,
+    pub(crate) config: RwLock<HotReloadConfig>,
+    pub(crate) plugin_config: RwLock<Option<PluginConfigFile>>,
     pub(crate) validators: Vec<Arc<dyn Validator>>,
     /// Serializes loads, unloads and reloads.
-    txn: Mutex<()>,
+    pub(crate) txn: Mutex<()>,
 }
 
 impl Inner {
@@ -268,43 +208,8 @@ impl Inner {
         }
     }
 
-    fn txn(&self) -> std::sync::MutexGuard<'_, ()> {
+    pub(crate) fn txn(&self) -> std::sync::MutexGuard<'_, ()> {
         self.txn.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    pub(crate) fn with<T: PluginType, R>(&self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
-        self.with_mut(|t: &mut T| f(t))
-    }
-
-    pub(crate) fn with_mut<T: PluginType, R>(
-        &self,
-        f: impl FnOnce(&mut T) -> R,
-    ) -> Result<R, AccessError> {
-        let slot = self
-            .slots
-            .get(T::NAME)
-            .ok_or_else(|| AccessError::Unknown(T::NAME.to_owned()))?;
-        let _guard = AccessGuard::enter(T::NAME)?;
-        let mut s = slot.lock();
-        if s.live.state != T::STATE_FINGERPRINT && s.instance.is_some() {
-            return Err(AccessError::StaleLayout {
-                plugin: T::NAME.to_owned(),
-                expected: T::STATE_FINGERPRINT,
-                live: s.live.state,
-            });
-        }
-        let state = s.state;
-        let instance = s.instance.as_mut().ok_or_else(|| AccessError::NotActive {
-            plugin: T::NAME.to_owned(),
-            state,
-        })?;
-        let typed = (&mut **instance as &mut dyn Any)
-            .downcast_mut::<T>()
-            .ok_or_else(|| AccessError::WrongType {
-                plugin: T::NAME.to_owned(),
-                expected: std::any::type_name::<T>(),
-            })?;
-        Ok(f(typed))
     }
 
     /// Activates one plugin from its default state (a load, not a reload).
@@ -493,7 +398,7 @@ impl Inner {
 /// ```
 #[derive(Clone)]
 pub struct PluginSystem {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
 impl std::fmt::Debug for PluginSystem {
@@ -894,123 +799,5 @@ impl Swap for ConfigSwap<'_> {
             .unwrap_or_else(PoisonError::into_inner);
         *slot = self.old.take();
         Ok(())
-    }
-}
-
-type Selector = Box<dyn Fn(&Metadata) -> bool>;
-
-/// Builds a [`PluginSystem`].
-#[derive(Default)]
-pub struct PluginSystemBuilder {
-    config: Option<HotReloadConfig>,
-    no_inventory: bool,
-    explicit: Vec<PluginDescriptor>,
-    select: Option<Selector>,
-    services: Vec<(std::any::TypeId, &'static str, Arc<dyn Any + Send + Sync>)>,
-    validators: Vec<Arc<dyn Validator>>,
-    plugin_config: Option<PluginConfigFile>,
-    tony_version: Option<Version>,
-}
-
-impl PluginSystemBuilder {
-    /// Sets the hot-reload configuration. Default:
-    /// [`HotReloadConfig::from_env`] (the `TONY_ENV` preset).
-    pub fn config(mut self, config: HotReloadConfig) -> Self {
-        self.config = Some(config);
-        self
-    }
-
-    /// Whether to include every `#[tony_plugin]` of the binary (default: yes).
-    pub fn register_inventory(mut self, yes: bool) -> Self {
-        self.no_inventory = !yes;
-        self
-    }
-
-    /// Keeps only the plugins `keep` accepts (handy in tests, where one
-    /// binary holds many plugins).
-    pub fn select(mut self, keep: impl Fn(&Metadata) -> bool + 'static) -> Self {
-        self.select = Some(Box::new(keep));
-        self
-    }
-
-    /// Registers a plugin type explicitly.
-    pub fn plugin<T: PluginType>(self) -> Self {
-        self.descriptor(T::descriptor())
-    }
-
-    /// Registers a plugin from its descriptor (for plugins written without
-    /// the macro).
-    pub fn descriptor(mut self, descriptor: PluginDescriptor) -> Self {
-        self.explicit.push(descriptor);
-        self
-    }
-
-    /// Provides a service from the host, visible to every plugin.
-    pub fn service<S: Any + Send + Sync>(mut self, service: S) -> Self {
-        self.services.push((
-            std::any::TypeId::of::<S>(),
-            std::any::type_name::<S>(),
-            Arc::new(service),
-        ));
-        self
-    }
-
-    /// Adds a validator every reload must pass.
-    pub fn validator(mut self, validator: impl Validator) -> Self {
-        self.validators.push(Arc::new(validator));
-        self
-    }
-
-    /// Sets the initial plugin configuration.
-    pub fn plugin_config(mut self, file: PluginConfigFile) -> Self {
-        self.plugin_config = Some(file);
-        self
-    }
-
-    /// Pretends to be another Tony version (for testing `min_tony_version`).
-    pub fn tony_version(mut self, version: Version) -> Self {
-        self.tony_version = Some(version);
-        self
-    }
-
-    /// Builds the system. Fails on a duplicate or invalid plugin, an invalid
-    /// `TONY_ENV`, or an unreadable plugin configuration file.
-    pub fn build(self) -> Result<PluginSystem, Error> {
-        let config = match self.config {
-            Some(c) => c,
-            None => HotReloadConfig::from_env()?,
-        };
-        let plugin_config = match (self.plugin_config, &config.plugin_config_path) {
-            (Some(f), _) => Some(f),
-            (None, Some(path)) if path.exists() => Some(PluginConfigFile::load(path)?),
-            _ => None,
-        };
-        let registry = Registry::new(!self.no_inventory, self.explicit)?;
-        let services = Services::default();
-        for (id, type_name, value) in self.services {
-            services
-                .provide(HOST, value, id, type_name)
-                .map_err(|e| Error::Activate {
-                    plugin: HOST.to_owned(),
-                    source: Box::new(e),
-                })?;
-        }
-        let slots = registry
-            .into_descriptors()
-            .filter(|d| self.select.as_ref().is_none_or(|keep| keep(&d.metadata)))
-            .map(|d| (d.metadata.name().to_owned(), Arc::new(Slot::new(d))))
-            .collect();
-        Ok(PluginSystem {
-            inner: Arc::new(Inner {
-                tony_version: self.tony_version.unwrap_or_else(crate::tony_version),
-                slots,
-                services,
-                bus: Bus::default(),
-                config: RwLock::new(config),
-                plugin_config: RwLock::new(plugin_config),
-                validators: self.validators,
-                txn: Mutex::new(()),
-            }),
-        })
     }
 }
