@@ -204,7 +204,8 @@ impl Inner {
             .unwrap_or_else(PoisonError::into_inner);
         match file.as_ref() {
             Some(file) => file.check::<C>(plugin),
-            None => PluginConfigFile::default().check::<C>(plugin),
+            // Errors then read "(no plugin configuration file): plugin `x`: missing field ...".
+            None => PluginConfigFile::parse("", "(no plugin configuration file)")?.check::<C>(plugin),
         }
     }
 
