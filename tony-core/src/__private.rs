@@ -7,12 +7,14 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use inventory;
+
+pub use crate::{Fingerprints, Plugin, PluginDescriptor, PluginType};
 #[cfg(feature = "hot")]
 pub use subsecond;
 
 use crate::config_file::{self, PluginConfigFile};
 use crate::snapshot::{self, NoMigration, OldState};
-use crate::{BoxError, Fingerprints, Metadata, Plugin, PluginDescriptor, SourceLocation};
+use crate::{BoxError, Metadata, SourceLocation};
 
 /// One `#[tony_plugin]` struct, submitted to `inventory`.
 pub struct Registration {
@@ -260,3 +262,115 @@ pub const fn fnv1a(s: &str) -> u64 {
     }
     h
 }
+
+/// One `#[tony_plugin]` impl block, submitted to `inventory`: the block's
+/// code hash, as the code now running (or an incoming patch) computes it.
+pub struct ImplFingerprint {
+    type_id: fn() -> std::any::TypeId,
+    fingerprint: fn() -> u64,
+    peek: fn(&dyn Fn(u64) -> Option<u64>) -> Option<u64>,
+}
+
+impl ImplFingerprint {
+    /// `type_id`: the plugin type's; `fingerprint`: the block's hash through
+    /// the jump table; `peek`: the block's hash in an incoming patch, `None`
+    /// when the patch leaves it alone.
+    pub const fn new(
+        type_id: fn() -> std::any::TypeId,
+        fingerprint: fn() -> u64,
+        peek: fn(&dyn Fn(u64) -> Option<u64>) -> Option<u64>,
+    ) -> Self {
+        ImplFingerprint {
+            type_id,
+            fingerprint,
+            peek,
+        }
+    }
+}
+
+inventory::collect!(ImplFingerprint);
+
+/// The plugin's code fingerprint from its struct's hash and its blocks':
+/// sorted (inventory has no order) and deduplicated (a patch library may
+/// submit a block again). Must match `tony-macros/src/fingerprint.rs::combine`.
+fn combine(struct_hash: u64, mut blocks: Vec<u64>) -> u64 {
+    blocks.sort_unstable();
+    blocks.dedup();
+    blocks.into_iter().fold(
+        snapshot::fnv_u64(snapshot::FNV_OFFSET, struct_hash),
+        snapshot::fnv_u64,
+    )
+}
+
+/// The blocks registered for `T`, as the binary started with them.
+///
+/// Read from `inventory` once: a hot-patch library's constructors submit
+/// its blocks again, with functions that call into that library directly
+/// and stay there even after the patch is rolled back. The original
+/// entries route through the jump table, which is all Tony needs.
+fn blocks_of<T: 'static>() -> impl Iterator<Item = &'static ImplFingerprint> {
+    static BLOCKS: std::sync::OnceLock<Vec<&'static ImplFingerprint>> = std::sync::OnceLock::new();
+    BLOCKS
+        .get_or_init(|| inventory::iter::<ImplFingerprint>().collect())
+        .iter()
+        .copied()
+        .filter(|b| (b.type_id)() == std::any::TypeId::of::<T>())
+}
+
+/// The fingerprints of plugin `T`: `own` (a fn item, called through the
+/// jump table) answers for the struct; every impl block registered for `T`
+/// is folded into the code fingerprint.
+pub fn plugin_fingerprints<T: 'static, F, M>(own: F) -> Fingerprints
+where
+    F: HotFn0<M> + Copy,
+{
+    let own = hot_call(own, ());
+    let blocks = blocks_of::<T>().map(|b| (b.fingerprint)()).collect();
+    Fingerprints {
+        code: combine(own.code, blocks),
+        state: own.state,
+    }
+}
+
+/// [`plugin_fingerprints`] as an incoming patch would answer; `None` when
+/// the patch touches neither the struct's fn nor any block's.
+pub fn peek_plugin_fingerprints<T: 'static, F, M>(
+    own: F,
+    resolve: &dyn Fn(u64) -> Option<u64>,
+) -> Option<Fingerprints>
+where
+    F: HotFn0<M> + Copy,
+{
+    let mut touched = false;
+    let own = match peek(own, resolve) {
+        Some(f) => {
+            touched = true;
+            f
+        }
+        None => hot_call(own, ()),
+    };
+    let blocks = blocks_of::<T>()
+        .map(|b| match (b.peek)(resolve) {
+            Some(h) => {
+                touched = true;
+                h
+            }
+            None => (b.fingerprint)(),
+        })
+        .collect();
+    touched.then(|| Fingerprints {
+        code: combine(own.code, blocks),
+        state: own.state,
+    })
+}
+
+/// `HotFunction<(), M, Return = Fingerprints>` under either feature.
+#[cfg(feature = "hot")]
+pub trait HotFn0<M>: subsecond::HotFunction<(), M, Return = Fingerprints> {}
+#[cfg(feature = "hot")]
+impl<M, F: subsecond::HotFunction<(), M, Return = Fingerprints>> HotFn0<M> for F {}
+/// `HotFunction<(), M, Return = Fingerprints>` under either feature.
+#[cfg(not(feature = "hot"))]
+pub trait HotFn0<M>: HotFunction<(), M, Return = Fingerprints> {}
+#[cfg(not(feature = "hot"))]
+impl<M, F: HotFunction<(), M, Return = Fingerprints>> HotFn0<M> for F {}

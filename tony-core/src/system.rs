@@ -205,7 +205,9 @@ impl Inner {
         match file.as_ref() {
             Some(file) => file.check::<C>(plugin),
             // Errors then read "(no plugin configuration file): plugin `x`: missing field ...".
-            None => PluginConfigFile::parse("", "(no plugin configuration file)")?.check::<C>(plugin),
+            None => {
+                PluginConfigFile::parse("", "(no plugin configuration file)")?.check::<C>(plugin)
+            }
         }
     }
 

@@ -12,6 +12,10 @@ use tony_core::{BoxError, Context, Plugin, PluginDescriptor, PluginType};
 
 static LIVE: AtomicIsize = AtomicIsize::new(0);
 
+/// Both tests create and drop counters; the count is only meaningful when
+/// they do not overlap.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[derive(Default, serde::Serialize, serde::Deserialize)]
 struct Counter {
     count: u64,
@@ -58,6 +62,7 @@ impl PluginType for Counter {
 fn increments_from_eight_threads_survive_a_thousand_reloads() {
     const THREADS: u64 = 8;
     const PER_THREAD: u64 = 125_000;
+    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let system = common::system(vec![Counter::descriptor()]);
     system.initialize().unwrap();
     thread::scope(|s| {
@@ -89,6 +94,7 @@ fn increments_from_eight_threads_survive_a_thousand_reloads() {
 
 #[test]
 fn ten_thousand_reloads_leave_the_instance_count_unchanged() {
+    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let system = common::system(vec![Counter::descriptor()]);
     system.initialize().unwrap();
     let before = LIVE.load(Ordering::SeqCst);

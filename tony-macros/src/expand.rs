@@ -34,10 +34,6 @@
 //! A compile-time design (say, one `impl ImplHash<N> for X` per block) does
 //! not work: no macro invocation can know how many blocks a type has, or
 //! its own index among them, and Rust cannot enumerate a type's impls.
-//!
-//! The registry needs those `__private` items in tony-core; until it has
-//! them (and turns on this crate's `impl-fingerprints` feature), the code
-//! fingerprint covers the struct alone and impl blocks register nothing.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -70,11 +66,10 @@ pub(crate) fn tony_plugin(args: TokenStream, item: TokenStream, source: &Source)
     }
 }
 
-/// A tony-core item the expansion names that `__private` does not re-export
-/// (yet): the public path, in one place.
+/// A tony-core item the expansion names, through `__private`.
 fn tony(name: &str) -> TokenStream {
     let name = quote::format_ident!("{}", name);
-    quote!(::tony_core::#name)
+    quote!(::tony_core::__private::#name)
 }
 
 fn plugin_struct(p: &Plugin<'_>, source: &Source) -> TokenStream {
@@ -117,30 +112,18 @@ fn plugin_struct(p: &Plugin<'_>, source: &Source) -> TokenStream {
     let state = fingerprint::state(item, p.state_version, p.stateless);
     // The hidden fn answers with the struct's own hashes; the table's entries
     // fold in the impl blocks' (see the module docs).
-    let (code, fingerprints_entry, peek_entry) = if cfg!(feature = "impl-fingerprints") {
-        (
-            quote!(#struct_hash),
-            quote! {
-                || ::tony_core::__private::plugin_fingerprints::<Self, _, _>(Self::__tony_plugin_fingerprints)
-            },
-            quote! {
-                |resolve| ::tony_core::__private::peek_plugin_fingerprints::<Self, _, _>(
-                    Self::__tony_plugin_fingerprints,
-                    resolve,
-                )
-            },
-        )
-    } else {
-        let code = fingerprint::combine(struct_hash, &[]);
-        (
-            quote!(#code),
-            quote!(|| #hot(Self::__tony_plugin_fingerprints, ())),
-            quote!(|resolve| ::tony_core::__private::peek(
+    let (code, fingerprints_entry, peek_entry) = (
+        quote!(#struct_hash),
+        quote! {
+            || ::tony_core::__private::plugin_fingerprints::<Self, _, _>(Self::__tony_plugin_fingerprints)
+        },
+        quote! {
+            |resolve| ::tony_core::__private::peek_plugin_fingerprints::<Self, _, _>(
                 Self::__tony_plugin_fingerprints,
-                resolve
-            )),
-        )
-    };
+                resolve,
+            )
+        },
+    );
 
     let (save, load, migrate) = if p.stateless {
         (
@@ -256,8 +239,7 @@ mod tests {
         }
     }
 
-    /// The runtime is named only through `::tony_core::__private`, except
-    /// the public items `__private` does not re-export yet.
+    /// The runtime is named only through `::tony_core::__private`.
     #[test]
     fn generated_paths_go_through_private() {
         let mut paths = Vec::new();
@@ -285,17 +267,7 @@ mod tests {
         }
         assert!(paths.iter().any(|p| p == "__private"));
         for p in &paths {
-            assert!(
-                [
-                    "__private",
-                    "Plugin",
-                    "PluginType",
-                    "PluginDescriptor",
-                    "Fingerprints"
-                ]
-                .contains(&p.as_str()),
-                "::tony_core::{p}"
-            );
+            assert_eq!(p, "__private", "::tony_core::{p}");
         }
     }
 

@@ -153,7 +153,9 @@ pub(crate) fn state(item: &ItemStruct, state_version: u32, stateless: bool) -> u
 /// tony-core computes the same at run time (`__private::plugin_fingerprints`)
 /// from the impl blocks registered for the type. Sorting makes it
 /// independent of `inventory`'s order; deduplicating makes a block counted
-/// once even when a hot-patch library registers it again.
+/// once even when a hot-patch library registers it again. The macro itself
+/// only uses it in tests, to compute what tony-core will.
+#[cfg(test)]
 pub(crate) fn combine(struct_hash: u64, impl_hashes: &[u64]) -> u64 {
     let mut blocks = impl_hashes.to_vec();
     blocks.sort_unstable();

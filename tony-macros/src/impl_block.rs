@@ -27,9 +27,8 @@
 //! with a `#[cfg]` on a parameter, and fns of more than 8 parameters
 //! (counting `self`: the arities `hot_call` supports).
 //!
-//! The block also gets a hidden fn returning the block's code hash; with the
-//! `impl-fingerprints` feature it is registered for the plugin's code
-//! fingerprint (see `expand.rs`).
+//! The block also gets a hidden fn returning the block's code hash,
+//! registered for the plugin's code fingerprint (see `expand.rs`).
 
 use proc_macro2::{Group, Ident, Punct, Spacing, Span, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote};
@@ -111,17 +110,13 @@ pub(crate) fn expand(input: &ImplBlock) -> TokenStream {
 }
 
 /// The hidden fns returning the block's hash, and their registration with
-/// tony-core, under the `impl-fingerprints` feature; nothing without it
-/// (the fns would be dead code).
+/// tony-core.
 fn fingerprint_fns(
     original: &syn::ItemImpl,
     trait_path: Option<&Path>,
     key: &str,
     hash: u64,
 ) -> (TokenStream, TokenStream) {
-    if !cfg!(feature = "impl-fingerprints") {
-        return (TokenStream::new(), TokenStream::new());
-    }
     // A name stable under edits of the block's bodies, unique per block:
     // the trait's key, or for an inherent block the names of its items.
     let suffix = match trait_path {
