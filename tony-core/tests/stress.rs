@@ -62,7 +62,9 @@ impl PluginType for Counter {
 fn increments_from_eight_threads_survive_a_thousand_reloads() {
     const THREADS: u64 = 8;
     const PER_THREAD: u64 = 125_000;
-    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let system = common::system(vec![Counter::descriptor()]);
     system.initialize().unwrap();
     thread::scope(|s| {
@@ -94,7 +96,9 @@ fn increments_from_eight_threads_survive_a_thousand_reloads() {
 
 #[test]
 fn ten_thousand_reloads_leave_the_instance_count_unchanged() {
-    let _serial = SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let system = common::system(vec![Counter::descriptor()]);
     system.initialize().unwrap();
     let before = LIVE.load(Ordering::SeqCst);
