@@ -12,7 +12,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use dioxus_devtools::{DevserverMsg, HotReloadMsg};
 use serde::{Deserialize, Serialize};
@@ -40,6 +40,7 @@ struct Serial {
 fn serial() -> Serial {
     let lock = LOCK.lock().unwrap_or_else(PoisonError::into_inner);
     restore_original().unwrap();
+    alpha_inherent_block_key(); // before the counters are reset: it activates Alpha
     reset_counters();
     Serial { _lock: lock }
 }
@@ -211,13 +212,16 @@ fn alpha_step_v2(_: &Alpha) -> u64 {
     10
 }
 
-/// A's new code fingerprint: what the macro would compute for edited code.
-fn alpha_fingerprints_v2() -> Fingerprints {
-    let old = Alpha::__tony_plugin_fingerprints();
-    Fingerprints {
-        code: old.code ^ 0x5eed,
-        state: old.state,
-    }
+/// The new hash of `#[tony_plugin] impl Alpha` (whose `step` was edited):
+/// what the macro computes for the edited block.
+fn alpha_inherent_block_v2() -> u64 {
+    0x5eed_0001
+}
+
+/// The new hash of `#[tony_plugin] impl Plugin for Alpha` (whose `activate`
+/// was edited).
+fn alpha_plugin_block_v2() -> u64 {
+    0x5eed_0002
 }
 
 fn alpha_activate_fails(_: &mut Alpha, _: &mut Context<'_>) -> Result<(), BoxError> {
@@ -272,6 +276,41 @@ fn delta_fingerprints_v2() -> Fingerprints {
 // Tables
 // ---------------------------------------------------------------------------
 
+/// The key of the hash fn of `#[tony_plugin] impl Alpha` (the block of
+/// `step`). Its name carries a hash of the block's item names, so it is
+/// found as dx's table would be read: it is the one key besides the
+/// struct's fingerprint fn and the `impl Plugin` block's hash fn that
+/// `PluginSystem::plugins_changed_by` asks about for Alpha.
+fn alpha_inherent_block_key() -> u64 {
+    static KEY: OnceLock<u64> = OnceLock::new();
+    *KEY.get_or_init(|| {
+        let system = PluginSystem::builder()
+            .config(config(3))
+            .register_inventory(false)
+            .plugin::<Alpha>()
+            .build()
+            .unwrap();
+        system.initialize().unwrap();
+        let asked = Mutex::new(Vec::new());
+        let changed = system.plugins_changed_by(&|key| {
+            asked.lock().unwrap().push(key);
+            None
+        });
+        assert!(changed.is_empty());
+        let mut asked = asked.into_inner().unwrap();
+        let known = [
+            hot_key(&Alpha::__tony_plugin_fingerprints),
+            hot_key(&Alpha::__tony_hot_fingerprint_Plugin),
+        ];
+        for k in known {
+            assert!(asked.contains(&k), "{k:#x} not asked: {asked:x?}");
+        }
+        asked.retain(|k| !known.contains(k));
+        assert_eq!(asked.len(), 1, "{asked:x?}");
+        asked[0]
+    })
+}
+
 /// Entries of the table dx would send for a recompiled crate in which
 /// nothing of B changed: B's functions mapped to (equivalent) new code.
 fn beta_unchanged() -> Vec<(u64, u64)> {
@@ -286,20 +325,34 @@ fn beta_unchanged() -> Vec<(u64, u64)> {
             hot_key(&Beta::__tony_hot_Plugin_activate),
         ),
         (
+            hot_key(&Beta::__tony_hot_fingerprint_Plugin),
+            hot_key(&Beta::__tony_hot_fingerprint_Plugin),
+        ),
+        (
             hot_key(&AlphaUser::__tony_plugin_fingerprints),
             hot_key(&AlphaUser::__tony_plugin_fingerprints),
+        ),
+        (
+            hot_key(&AlphaUser::__tony_hot_fingerprint_Plugin),
+            hot_key(&AlphaUser::__tony_hot_fingerprint_Plugin),
         ),
     ]
 }
 
-/// A's method and code fingerprint changed; B and A's dependent unchanged.
+/// An edit of A's `step`: the method and its block's hash change (so A's
+/// code fingerprint does); B and A's dependent are in the table unchanged,
+/// and so are A's other fingerprint fns.
 fn alpha_edit() -> Vec<(u64, u64)> {
     let mut entries = vec![
         (
-            hot_key(&Alpha::__tony_plugin_fingerprints),
-            hot_key(&alpha_fingerprints_v2),
+            alpha_inherent_block_key(),
+            hot_key(&alpha_inherent_block_v2),
         ),
         (hot_key(&Alpha::__tony_hot_step), hot_key(&alpha_step_v2)),
+        (
+            hot_key(&Alpha::__tony_plugin_fingerprints),
+            hot_key(&Alpha::__tony_plugin_fingerprints),
+        ),
     ];
     entries.extend(beta_unchanged());
     entries
@@ -511,8 +564,7 @@ fn a_patch_cycles_the_changed_plugin_and_its_dependent_only() {
     );
     assert_eq!(tick(&system), 13, "the new step runs");
     let after = live_fingerprints(&system, "hp-alpha");
-    assert_eq!(after, alpha_fingerprints_v2());
-    assert_ne!(after.code, before.code);
+    assert_ne!(after.code, before.code, "the new code fingerprint is live");
     assert_eq!(after.state, before.state);
     assert_eq!(live_fingerprints(&system, "hp-beta"), beta_before);
     assert_eq!(system.with::<Beta, _>(Beta::value).unwrap(), 100);
@@ -522,9 +574,14 @@ fn a_patch_cycles_the_changed_plugin_and_its_dependent_only() {
 // 3. A failing new `activate` rolls back to the old code and state
 // ---------------------------------------------------------------------------
 
+/// An edit of A's `step` and `activate` (both blocks' hashes change).
 fn failing_patch(new_activate: u64) -> JumpTable {
     let mut entries = alpha_edit();
     entries.push((hot_key(&Alpha::__tony_hot_Plugin_activate), new_activate));
+    entries.push((
+        hot_key(&Alpha::__tony_hot_fingerprint_Plugin),
+        hot_key(&alpha_plugin_block_v2),
+    ));
     table(entries)
 }
 
