@@ -67,7 +67,10 @@ fn hot_call(c: &mut Criterion) {
     // Same answers on every path, or the comparison is meaningless.
     for x in [0, 1, 99, u64::MAX] {
         assert_eq!(counter.mix(x), mix(&counter, x));
-        assert_eq!(subsecond::HotFn::current(mix).call((&counter, x)), mix(&counter, x));
+        assert_eq!(
+            subsecond::HotFn::current(mix).call((&counter, x)),
+            mix(&counter, x)
+        );
     }
 
     let mut g = c.benchmark_group("hot_call");
