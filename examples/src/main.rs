@@ -187,7 +187,11 @@ fn live(system: &PluginSystem) -> Result<(), Error> {
             .as_deref()
             .map_or("no config file".into(), |p| p.display().to_string())
     );
-    println!("patches: {}", status.patches.summary());
+    println!(
+        "patches: {} (pid {})",
+        status.patches.summary(),
+        std::process::id()
+    );
     println!(
         "edit {} or a plugin under dx; Ctrl-C to quit\n",
         demo_toml().display()

@@ -96,7 +96,17 @@ pub fn log_events(system: &PluginSystem) {
                     .map(ToString::to_string)
                     .unwrap_or_default()
             ),
-            Event::PatchApplied(p) => format!("hot patch: {}", p.note),
+            // pid and wall-clock time: scripts/e2e-hotpatch.sh checks the process survived and
+            // measures save -> active from them.
+            Event::PatchApplied(p) => format!(
+                "hot patch: {} (changed: {}; cycled: {}; applied: {}) [pid {} at {}]",
+                p.note,
+                names(&p.changed),
+                names(&p.cycled),
+                p.applied,
+                std::process::id(),
+                unix_time()
+            ),
             Event::SourceChanged { path, plugins } => format!(
                 "source changed: {} ({})",
                 path.display(),
@@ -122,4 +132,20 @@ pub fn log_events(system: &PluginSystem) {
         };
         println!("   | {line}");
     });
+}
+
+fn names(list: &[String]) -> String {
+    if list.is_empty() {
+        "-".to_owned()
+    } else {
+        list.join(", ")
+    }
+}
+
+/// Seconds since the Unix epoch, to the microsecond.
+fn unix_time() -> String {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!("{}.{:06}", t.as_secs(), t.subsec_micros())
 }
