@@ -8,13 +8,16 @@ use serde::de::DeserializeOwned;
 
 pub use inventory;
 
-pub use crate::{Fingerprints, Plugin, PluginDescriptor, PluginType};
+pub use crate::config_file::Error as ConfigFileError;
+pub use crate::{
+    BoxError, Fingerprints, OldState, Plugin, PluginConfigFile, PluginDescriptor, PluginType,
+};
 #[cfg(feature = "hot")]
 pub use subsecond;
 
-use crate::config_file::{self, PluginConfigFile};
-use crate::snapshot::{self, NoMigration, OldState};
-use crate::{BoxError, Metadata, SourceLocation};
+use crate::config_file;
+use crate::snapshot::{self, NoMigration};
+use crate::{Metadata, SourceLocation};
 
 /// One `#[tony_plugin]` struct, submitted to `inventory`.
 pub struct Registration {

@@ -141,16 +141,35 @@ fn plugin_struct(p: &Plugin<'_>, source: &Source) -> TokenStream {
     // Each closure spanned at the struct's name as a whole, so that a
     // missing `Serialize` (say) is one error, there.
     let hot_at_ident = quote_spanned!(span=> ::tony_core::__private::hot_call);
-    let save = quote_spanned!(span=> |plugin| #hot_at_ident(#save, (plugin,)));
-    let load = quote_spanned!(span=> |bytes| #hot_at_ident(#load, (bytes,)));
-    let migrate = quote_spanned!(span=> |old| #hot_at_ident(#migrate, (old,)));
+    // Through non-generic inherent fns: a generic instance such as
+    // `serde_save::<Counter>` gets a new symbol when Counter's fields change,
+    // so a hot patch's table would not map it and the original code would run.
+    let save_fn = quote_spanned!(span=> #save(plugin));
+    let load_fn = quote_spanned!(span=> #load(bytes));
+    let migrate_fn = quote_spanned!(span=> #migrate(old));
+    let save = quote_spanned!(span=> |plugin| #hot_at_ident(Self::__tony_plugin_save, (plugin,)));
+    let load = quote_spanned!(span=> |bytes| #hot_at_ident(Self::__tony_plugin_load, (bytes,)));
+    let migrate = quote_spanned!(span=> |old| #hot_at_ident(Self::__tony_plugin_migrate, (old,)));
     let default = quote_spanned!(span=> <Self as ::core::default::Default>::default());
-    let check_config = match p.config {
+    // Also through an inherent fn, for the same reason as save/load/migrate:
+    // `check_config::<Cfg>` gets a new symbol when `Cfg`'s fields change.
+    let (check_config, check_config_fn) = match p.config {
         Some(ty) => {
             let check = quote_spanned!(syn::spanned::Spanned::span(ty)=> ::tony_core::__private::check_config::<#ty>);
-            quote!(::core::option::Option::Some(|file, plugin| #hot(#check, (file, plugin))))
+            (
+                quote!(::core::option::Option::Some(|file, plugin| #hot(Self::__tony_plugin_check_config, (file, plugin)))),
+                quote! {
+                    #[doc(hidden)]
+                    fn __tony_plugin_check_config(
+                        file: &::tony_core::__private::PluginConfigFile,
+                        plugin: &str,
+                    ) -> ::core::result::Result<(), ::tony_core::__private::ConfigFileError> {
+                        #check(file, plugin)
+                    }
+                },
+            )
         }
-        None => quote!(::core::option::Option::None),
+        None => (quote!(::core::option::Option::None), quote!()),
     };
 
     quote! {
@@ -183,6 +202,23 @@ fn plugin_struct(p: &Plugin<'_>, source: &Source) -> TokenStream {
                 #[doc(hidden)]
                 fn __tony_plugin_create() -> ::std::boxed::Box<dyn #plugin_trait> {
                     ::std::boxed::Box::new(#default)
+                }
+
+                #[doc(hidden)]
+                fn __tony_plugin_save(plugin: &dyn #plugin_trait) -> ::core::result::Result<::std::vec::Vec<u8>, ::tony_core::__private::BoxError> {
+                    #save_fn
+                }
+
+                #[doc(hidden)]
+                fn __tony_plugin_load(bytes: &[u8]) -> ::tony_core::__private::PluginResult {
+                    #load_fn
+                }
+
+                #check_config_fn
+
+                #[doc(hidden)]
+                fn __tony_plugin_migrate(old: &::tony_core::__private::OldState<'_>) -> ::tony_core::__private::PluginResult {
+                    #migrate_fn
                 }
             }
 
