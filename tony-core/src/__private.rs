@@ -312,12 +312,20 @@ fn combine(struct_hash: u64, mut blocks: Vec<u64>) -> u64 {
 /// and stay there even after the patch is rolled back. The original
 /// entries route through the jump table, which is all Tony needs.
 fn blocks_of<T: 'static>() -> impl Iterator<Item = &'static ImplFingerprint> {
-    static BLOCKS: std::sync::OnceLock<Vec<&'static ImplFingerprint>> = std::sync::OnceLock::new();
-    BLOCKS
-        .get_or_init(|| inventory::iter::<ImplFingerprint>().collect())
-        .iter()
+    type ByType = std::collections::HashMap<std::any::TypeId, Vec<&'static ImplFingerprint>>;
+    static BLOCKS: std::sync::OnceLock<ByType> = std::sync::OnceLock::new();
+    let by_type = BLOCKS.get_or_init(|| {
+        let mut by_type = ByType::new();
+        for block in inventory::iter::<ImplFingerprint>() {
+            by_type.entry((block.type_id)()).or_default().push(block);
+        }
+        by_type
+    });
+    by_type
+        .get(&std::any::TypeId::of::<T>())
+        .into_iter()
+        .flatten()
         .copied()
-        .filter(|b| (b.type_id)() == std::any::TypeId::of::<T>())
 }
 
 /// The fingerprints of plugin `T`: `own` (a fn item, called through the

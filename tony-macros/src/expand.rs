@@ -144,9 +144,12 @@ fn plugin_struct(p: &Plugin<'_>, source: &Source) -> TokenStream {
     // Through non-generic inherent fns: a generic instance such as
     // `serde_save::<Counter>` gets a new symbol when Counter's fields change,
     // so a hot patch's table would not map it and the original code would run.
-    let save_fn = quote_spanned!(span=> #save(plugin));
-    let load_fn = quote_spanned!(span=> #load(bytes));
-    let migrate_fn = quote_spanned!(span=> #migrate(old));
+    // Only the paths carry the struct's span: the arguments must stay at the
+    // call site, like the parameters they name, or a plugin declared by a
+    // `macro_rules!` would not see them (hygiene).
+    let save_fn = quote_spanned!(span=> #save);
+    let load_fn = quote_spanned!(span=> #load);
+    let migrate_fn = quote_spanned!(span=> #migrate);
     let save = quote_spanned!(span=> |plugin| #hot_at_ident(Self::__tony_plugin_save, (plugin,)));
     let load = quote_spanned!(span=> |bytes| #hot_at_ident(Self::__tony_plugin_load, (bytes,)));
     let migrate = quote_spanned!(span=> |old| #hot_at_ident(Self::__tony_plugin_migrate, (old,)));
@@ -206,19 +209,19 @@ fn plugin_struct(p: &Plugin<'_>, source: &Source) -> TokenStream {
 
                 #[doc(hidden)]
                 fn __tony_plugin_save(plugin: &dyn #plugin_trait) -> ::core::result::Result<::std::vec::Vec<u8>, ::tony_core::__private::BoxError> {
-                    #save_fn
+                    #save_fn(plugin)
                 }
 
                 #[doc(hidden)]
                 fn __tony_plugin_load(bytes: &[u8]) -> ::tony_core::__private::PluginResult {
-                    #load_fn
+                    #load_fn(bytes)
                 }
 
                 #check_config_fn
 
                 #[doc(hidden)]
                 fn __tony_plugin_migrate(old: &::tony_core::__private::OldState<'_>) -> ::tony_core::__private::PluginResult {
-                    #migrate_fn
+                    #migrate_fn(old)
                 }
             }
 
