@@ -152,3 +152,37 @@ fn config_tables_are_checked_against_the_config_type() {
     let reload = system.apply_plugin_config(good).unwrap();
     assert!(reload.is_some_and(|r| r.success));
 }
+
+/// Declares a plugin from a `macro_rules!`: the expansion must not depend on
+/// hygiene of the caller (a regression: arguments spanned at the struct's
+/// name were invisible to the generated fns).
+macro_rules! declare_plugin {
+    ($ty:ident, $name:literal) => {
+        /// Declared by a macro.
+        #[tony_plugin(name = $name, version = "1.0.0")]
+        #[derive(Default, Serialize, Deserialize)]
+        struct $ty {
+            n: u32,
+        }
+
+        impl Plugin for $ty {
+            fn activate(&mut self, _: &mut Context<'_>) -> Result<(), BoxError> {
+                Ok(())
+            }
+        }
+    };
+}
+
+declare_plugin!(FromMacroRules, "from-macro-rules");
+
+#[test]
+fn a_plugin_declared_by_macro_rules_registers_and_reloads() {
+    let system = PluginSystem::builder()
+        .select(|m| m.name() == "from-macro-rules")
+        .build()
+        .unwrap();
+    system.initialize().unwrap();
+    system.with_mut::<FromMacroRules, _>(|p| p.n = 5).unwrap();
+    assert!(system.reload_plugin("from-macro-rules").success);
+    assert_eq!(system.with::<FromMacroRules, _>(|p| p.n).unwrap(), 5);
+}
