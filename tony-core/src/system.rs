@@ -652,9 +652,12 @@ impl PluginSystem {
     pub fn service<S: Any + Send + Sync>(&self) -> Option<Arc<S>> {
         // Not from inside a hook or a typed access: that could wait on itself.
         let inside = BUSY.with_borrow(|(names, txn)| *txn || !names.is_empty());
-        if !inside {
-            drop(self.inner.txn());
+        if inside {
+            return self.inner.services.get::<S>();
         }
+        // Read under the transaction lock: released before the read, a new
+        // transaction could withdraw the service in between.
+        let _txn = self.inner.txn();
         self.inner.services.get::<S>()
     }
 

@@ -305,27 +305,27 @@ impl PluginType for Slow {
 fn services_never_vanish_for_callers_during_a_reload() {
     let system = common::system(vec![Slow::descriptor()]);
     system.initialize().unwrap();
-    let done = std::sync::atomic::AtomicBool::new(false);
-    let lookups = AtomicUsize::new(0);
+    let looking = std::sync::atomic::AtomicBool::new(false);
+    let reloads = AtomicUsize::new(0);
     std::thread::scope(|s| {
         s.spawn(|| {
+            // Start once the lookups run, so that every reload overlaps them.
+            while !looking.load(Ordering::SeqCst) {
+                std::thread::yield_now();
+            }
             for _ in 0..100 {
                 assert!(system.reload_plugin("slow").success);
+                reloads.fetch_add(1, Ordering::SeqCst);
             }
-            done.store(true, Ordering::SeqCst);
         });
         s.spawn(|| {
-            while !done.load(Ordering::SeqCst) {
+            while reloads.load(Ordering::SeqCst) < 100 {
                 assert!(
                     system.service::<SlowService>().is_some(),
                     "service missing mid-reload"
                 );
-                lookups.fetch_add(1, Ordering::Relaxed);
+                looking.store(true, Ordering::SeqCst);
             }
         });
     });
-    assert!(
-        lookups.load(Ordering::Relaxed) > 100,
-        "the lookups did not overlap the reloads"
-    );
 }
