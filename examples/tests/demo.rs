@@ -72,3 +72,44 @@ fn unknown_arguments_are_refused() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--nope"));
 }
+
+#[test]
+fn the_live_demo_stops_cleanly_on_ctrl_c() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_demo"))
+        .env("TONY_ENV", "development")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains("Ctrl-C to quit") {
+            break;
+        }
+    }
+    assert!(seen.contains("watching 4 plugin source file(s)"), "{seen}");
+    let killed = Command::new("kill")
+        .arg("-INT")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let rest: Vec<String> = lines.map(Result::unwrap).collect();
+    let status = child.wait().unwrap();
+    assert!(
+        status.success(),
+        "exit status {status:?}\n{seen}{}",
+        rest.join("\n")
+    );
+    let rest = rest.join("\n");
+    assert!(
+        rest.contains("stopping") && rest.contains("unloaded counter"),
+        "{rest}"
+    );
+}
