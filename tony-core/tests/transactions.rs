@@ -425,13 +425,7 @@ fn preserve_state_off_starts_fresh_but_rolls_back_intact() {
     let _s = serial();
     let mut config = common::config();
     config.preserve_state = false;
-    let system = PluginSystem::builder()
-        .register_inventory(false)
-        .config(config)
-        .plugin::<Base>()
-        .plugin::<Dependent>()
-        .build()
-        .unwrap();
+    let system = common::system_with(config, vec![Base::descriptor(), Dependent::descriptor()]);
     system.initialize().unwrap();
     system.with_mut::<Base, _>(|b| b.state.value = 5).unwrap();
     inject("base", Hook::Activate, Mode::Error, 3);
@@ -479,13 +473,7 @@ fn reload_dependents_off_cycles_only_the_plugin() {
     let _s = serial();
     let mut config = common::config();
     config.reload_dependents = false;
-    let system = PluginSystem::builder()
-        .register_inventory(false)
-        .config(config)
-        .plugin::<Base>()
-        .plugin::<Dependent>()
-        .build()
-        .unwrap();
+    let system = common::system_with(config, vec![Base::descriptor(), Dependent::descriptor()]);
     system.initialize().unwrap();
     let result = system.reload_plugin("base");
     assert!(result.success);

@@ -166,14 +166,22 @@ pub fn config() -> HotReloadConfig {
     c
 }
 
-/// A system of exactly the given descriptors (no inventory).
+/// A system of exactly the given descriptors (no inventory), with [`config`].
 pub fn system(descriptors: Vec<tony_core::PluginDescriptor>) -> PluginSystem {
+    system_with(config(), descriptors)
+}
+
+/// A system of exactly the given descriptors (no inventory), with `config`.
+pub fn system_with(
+    config: HotReloadConfig,
+    descriptors: Vec<tony_core::PluginDescriptor>,
+) -> PluginSystem {
     descriptors
         .into_iter()
         .fold(
             PluginSystem::builder()
                 .register_inventory(false)
-                .config(config()),
+                .config(config),
             |b, d| b.descriptor(d),
         )
         .build()
