@@ -63,7 +63,6 @@ impl PluginDescriptor {
                 load: crate::__private::serde_load::<T>,
                 migrate: crate::__private::migrate::<T>,
                 check_config: None,
-                peek_fingerprints: crate::__private::no_peek,
             },
         )
     }
@@ -82,7 +81,6 @@ impl PluginDescriptor {
                 load: crate::__private::stateless_load::<T>,
                 migrate: crate::__private::stateless_migrate::<T>,
                 check_config: None,
-                peek_fingerprints: crate::__private::no_peek,
             },
         )
     }

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use semver::Version;
 
 use crate::ReloadResult;
+use crate::code_change::PluginChange;
 
 /// Something that happened in a [`PluginSystem`](crate::PluginSystem).
 ///
@@ -117,14 +118,24 @@ pub enum ErrorSource {
 
 /// What a hot patch did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PatchReceipt {
-    /// Plugins whose code or state fingerprint changed.
+    /// Plugins whose code changed (existing types).
     pub changed: Vec<String>,
-    /// Plugins cycled (the changed ones and their dependents).
+    /// Plugin types the patch brought, registered and activated.
+    pub added: Vec<String>,
+    /// Plugin types the patch removed, deactivated and unloaded.
+    pub removed: Vec<String>,
+    /// Plugins cycled (the changed ones and their dependents), in order.
     pub cycled: Vec<String>,
+    /// What changed in each plugin: methods, impl blocks, state layout.
+    pub changes: Vec<PluginChange>,
     /// Whether the patch was applied and kept.
     pub applied: bool,
-    /// Human-readable summary, e.g. "no plugin changed".
+    /// Set when part of the patch could not be taken while the app runs,
+    /// with why: restart the app to get it.
+    pub restart_needed: Option<String>,
+    /// Human-readable summary, e.g. "no plugin changed: code outside plugins".
     pub note: String,
 }
 

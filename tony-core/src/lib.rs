@@ -42,12 +42,15 @@ extern crate self as tony_core;
 
 mod access;
 mod builder;
+mod code_change;
+pub mod code_manifest;
 mod config;
 mod config_file;
 mod containment;
 mod context;
 mod descriptor;
 mod events;
+pub mod hot;
 mod metadata;
 mod plugin;
 mod registry;
@@ -64,6 +67,8 @@ pub mod __private;
 
 pub use access::AccessError;
 pub use builder::PluginSystemBuilder;
+pub use code_change::{ChangeKind, CodeDiff, PluginChange};
+pub use code_manifest::{CodeManifest, PluginCode};
 pub use config::{Environment, HotReloadConfig};
 pub use config_file::PluginConfigFile;
 pub use context::{Context, DependencyRef};

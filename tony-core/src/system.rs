@@ -600,34 +600,6 @@ impl PluginSystem {
             .collect()
     }
 
-    /// The plugins an incoming hot patch changes: those whose code or state
-    /// fingerprint, asked of the patch's new code *before it is applied*,
-    /// differs from the live instance's. Sorted by name.
-    ///
-    /// `resolve` maps a subsecond `HotFn` key to the address the patch would
-    /// install for it, or `None` when the patch leaves it alone (tony-hot
-    /// builds it from the incoming jump table). Inactive plugins are skipped:
-    /// they have no instance to cycle and will load the new code anyway.
-    pub fn plugins_changed_by(&self, resolve: &dyn Fn(u64) -> Option<u64>) -> Vec<String> {
-        self.inner
-            .slots
-            .iter()
-            .filter_map(|(name, slot)| {
-                let (peek, live, state) = {
-                    let s = slot.peek();
-                    (s.descriptor.vtable.peek_fingerprints, s.live, s.state)
-                };
-                if state != PluginState::Active {
-                    return None;
-                }
-                let new = crate::containment::contain(|| Ok(peek(resolve)))
-                    .ok()
-                    .flatten()?;
-                (new != live).then(|| name.clone())
-            })
-            .collect()
-    }
-
     /// Runs `f` on the live instance of `T`, waiting while a reload holds it.
     ///
     /// Fails when `T` is not active, or when the caller was compiled against

@@ -1,19 +1,36 @@
 //! A hot patch as the swap step of a reload transaction.
+//!
+//! What a patch changes is read from the patch itself: loading its library
+//! runs its constructors, which submit a description of every plugin in the
+//! crates it recompiled (see [`tony_core::code_manifest`]). Compared with
+//! the code running now, that tells, per plugin, which methods, impl blocks
+//! or state layout changed, which plugin types are new and which are gone,
+//! whatever the edit renamed, added or removed.
 
+use std::collections::BTreeSet;
 use std::time::Instant;
 
 use subsecond::JumpTable;
-use tony_core::{BoxError, Event, PatchReceipt, PluginSystem, Swap, Trigger};
+use tony_core::code_manifest::{self, CodeManifest, Watermark};
+use tony_core::{
+    BoxError, ChangeKind, Event, PatchReceipt, PluginChange, PluginDescriptor, PluginState,
+    PluginSystem, Swap, Trigger,
+};
 
 use super::table::{self, Patch, PatchError};
 
 /// The swap of a hot-patch transaction: `apply` installs the incoming jump
-/// table, `undo` re-installs the one that ran before (the original binary's
-/// code when none did).
+/// table and records the incoming code as the code running; `undo` puts the
+/// previous table (the original binary's code when none ran) and record back.
 pub struct PatchSwap {
     incoming: Option<Patch>,
     previous: JumpTable,
     applied: bool,
+    /// The code running before and after the patch.
+    manifests: (CodeManifest, CodeManifest),
+    /// New descriptors for plugin types that only patches have: their
+    /// functions live in one patch library, so each patch brings its own.
+    candidates: Vec<(String, PluginDescriptor)>,
 }
 
 impl std::fmt::Debug for PatchSwap {
@@ -26,11 +43,13 @@ impl std::fmt::Debug for PatchSwap {
 
 impl PatchSwap {
     /// Prepares to install `patch`, remembering what runs now.
-    pub(crate) fn new(patch: Patch) -> Result<Self, PatchError> {
+    fn new(patch: Patch, before: CodeManifest, after: CodeManifest) -> Result<Self, PatchError> {
         Ok(PatchSwap {
             incoming: Some(patch),
             previous: table::capture()?,
             applied: false,
+            manifests: (before, after),
+            candidates: Vec::new(),
         })
     }
 }
@@ -48,6 +67,9 @@ impl Swap for PatchSwap {
             Err(PatchError::Panicked { committed, .. }) => *committed,
             Err(_) => false,
         };
+        if self.applied {
+            code_manifest::commit_running(self.manifests.1.clone());
+        }
         Ok(outcome?)
     }
 
@@ -56,17 +78,24 @@ impl Swap for PatchSwap {
             return Ok(());
         }
         table::apply(self.previous.clone())?;
+        code_manifest::commit_running(self.manifests.0.clone());
         self.applied = false;
         Ok(())
     }
+
+    fn candidate(&self, plugin: &str) -> Option<PluginDescriptor> {
+        self.candidates
+            .iter()
+            .find(|(name, _)| name == plugin)
+            .map(|(_, d)| d.clone())
+    }
 }
 
-/// Handles one jump table as dx sends it (not yet shifted): finds the
-/// plugins whose code or state the patch changes by asking the *new* code
-/// for their fingerprints before applying it, then applies it — as the swap
-/// step of a reload transaction of those plugins (and their dependents) when
-/// there are any, directly otherwise. A failed transaction puts the previous
-/// code back.
+/// Handles one jump table as dx sends it (not yet shifted): loads its
+/// library, reads what the patch changes, and applies it as the swap step
+/// of a reload transaction of the changed plugins (and their dependents);
+/// then registers and activates the plugin types it adds, and unloads the
+/// ones it removes. A failed transaction puts the previous code back.
 ///
 /// Emits [`Event::PatchApplied`] with the receipt. `Err` means the table was
 /// refused before anything changed (a library that does not load, a table
@@ -75,41 +104,170 @@ pub fn apply_patch_transaction(
     system: &PluginSystem,
     table: JumpTable,
 ) -> Result<PatchReceipt, PatchError> {
-    let started = Instant::now();
+    // Before the library loads: fixes the binary's own manifest, and marks
+    // where the library's submissions will start.
+    let mark = Watermark::now();
     let patch = Patch::new(table)?;
-    let changed = system.plugins_changed_by(&|key| patch.resolve_key(key));
-    let receipt = if changed.is_empty() {
-        patch.apply()?;
-        PatchReceipt {
-            changed: Vec::new(),
-            cycled: Vec::new(),
-            applied: true,
-            note: "no plugin changed".to_owned(),
+    let incoming = mark.incoming();
+    Ok(apply_patch_with(system, patch, &incoming))
+}
+
+/// [`apply_patch_transaction`] with the incoming code described by hand:
+/// for tests, whose synthetic patches load no library.
+#[doc(hidden)]
+pub fn apply_synthetic_patch(
+    system: &PluginSystem,
+    table: JumpTable,
+    incoming: &CodeManifest,
+) -> Result<PatchReceipt, PatchError> {
+    let patch = Patch::new(table)?;
+    Ok(apply_patch_with(system, patch, incoming))
+}
+
+fn apply_patch_with(system: &PluginSystem, patch: Patch, incoming: &CodeManifest) -> PatchReceipt {
+    let started = Instant::now();
+    let running = code_manifest::running();
+    let changes = running.diff(incoming);
+    let states: std::collections::BTreeMap<String, PluginState> = system
+        .status()
+        .into_iter()
+        .map(|s| (s.name, s.state))
+        .collect();
+    let mut receipt = PatchReceipt::default();
+    receipt.changes.clone_from(&changes);
+
+    let mut modified = Vec::new();
+    let mut added = Vec::new();
+    let mut removed = Vec::new();
+    for c in &changes {
+        match (&c.kind, states.get(&c.plugin)) {
+            (ChangeKind::Modified(_), Some(_)) => modified.push(c.plugin.clone()),
+            // Not registered with this system: a type it does not use.
+            (ChangeKind::Modified(_), None) => {}
+            (ChangeKind::Added, None) => added.push(c.plugin.clone()),
+            // Already registered (say, by hand): its code changed.
+            (ChangeKind::Added, Some(_)) => modified.push(c.plugin.clone()),
+            (ChangeKind::Removed, Some(_)) => removed.push(c.plugin.clone()),
+            (ChangeKind::Removed, None) => {}
+            (_, _) => {}
         }
-    } else {
-        let mut swap = PatchSwap::new(patch)?;
-        let names: Vec<&str> = changed.iter().map(String::as_str).collect();
-        let result = system.reload(&names, Trigger::Patch, &mut swap);
-        let mut cycled = changed.clone();
-        cycled.extend(result.dependents_reloaded.iter().cloned());
-        let note = match (&result.error, result.state_preserved) {
-            (None, true) => format!("{} changed; state preserved", changed.join(", ")),
-            (None, false) => format!(
-                "{} changed; state reset: {}",
-                changed.join(", "),
-                result.state_note().unwrap_or_default()
-            ),
-            (Some(e), _) => format!("rolled back to the previous code: {e}"),
-        };
-        PatchReceipt {
-            changed,
-            cycled,
-            applied: result.success,
-            note,
+    }
+    receipt.changed.clone_from(&modified);
+
+    // The code running after the patch: removed types out, the rest of the
+    // incoming code in.
+    let after = running.patched(incoming, &removed);
+    let mut swap = match PatchSwap::new(patch, running.clone(), after) {
+        Ok(s) => s,
+        Err(e) => {
+            receipt.note = format!("refused: {e}");
+            return finish(system, receipt, started);
         }
     };
+    // Types only patches have get this patch's descriptor.
+    let original = CodeManifest::original();
+    for name in &modified {
+        if original.get(name).is_none()
+            && let Some(code) = incoming.get(name)
+        {
+            swap.candidates.push((name.clone(), code.descriptor()));
+        }
+    }
+
+    // Cycle the active ones; the rest pick up the new code when they load.
+    let cycle: Vec<&str> = modified
+        .iter()
+        .filter(|n| states.get(*n) == Some(&PluginState::Active))
+        .map(String::as_str)
+        .collect();
+    if cycle.is_empty() {
+        if let Err(e) = swap.apply() {
+            receipt.note = format!("refused: {e}");
+            return finish(system, receipt, started);
+        }
+        receipt.applied = true;
+    } else {
+        let result = system.reload(&cycle, Trigger::Patch, &mut swap);
+        receipt.cycled = cycle.iter().map(|s| (*s).to_owned()).collect();
+        receipt
+            .cycled
+            .extend(result.dependents_reloaded.iter().cloned());
+        receipt.applied = result.success;
+        if let Some(e) = &result.error {
+            receipt.note = format!("rolled back to the previous code: {e}");
+            return finish(system, receipt, started);
+        }
+        if !result.state_preserved
+            && let Some(why) = result.state_note()
+        {
+            receipt.note = format!("state reset: {why}");
+        }
+    }
+
+    // The patch is in: new types join, removed ones leave.
+    if !added.is_empty() {
+        add_types(system, incoming, &added, &mut receipt);
+    }
+    if !removed.is_empty() {
+        remove_types(system, &removed, &mut receipt);
+    }
+    if receipt.note.is_empty() {
+        receipt.note = summary(&receipt);
+    }
+    finish(system, receipt, started)
+}
+
+fn add_types(
+    _system: &PluginSystem,
+    incoming: &CodeManifest,
+    added: &[String],
+    receipt: &mut PatchReceipt,
+) {
+    let descriptors: Vec<PluginDescriptor> = added
+        .iter()
+        .filter_map(|n| incoming.get(n))
+        .map(|c| c.descriptor())
+        .collect();
+    let _ = descriptors;
+    receipt.restart_needed = Some(format!(
+        "new plugin type(s) {}: not yet supported while the app runs",
+        added.join(", ")
+    ));
+}
+
+fn remove_types(_system: &PluginSystem, removed: &[String], receipt: &mut PatchReceipt) {
+    let why = format!(
+        "plugin type(s) {} removed from the code: not yet supported while the app runs",
+        removed.join(", ")
+    );
+    receipt.restart_needed = Some(match receipt.restart_needed.take() {
+        Some(before) => format!("{before}; {why}"),
+        None => why,
+    });
+}
+
+/// The note of a receipt whose patch went in.
+fn summary(r: &PatchReceipt) -> String {
+    let mut parts: Vec<String> = r.changes.iter().map(PluginChange::to_string).collect();
+    if parts.is_empty() {
+        parts.push("no plugin changed: code outside plugins".to_owned());
+    }
+    let mut note = parts.join("; ");
+    if let Some(why) = &r.restart_needed {
+        note.push_str(&format!("; restart needed: {why}"));
+    }
+    let cycled: BTreeSet<&String> = r.cycled.iter().collect();
+    if !cycled.is_empty() {
+        note.push_str("; state preserved");
+    }
+    note
+}
+
+fn finish(system: &PluginSystem, receipt: PatchReceipt, started: Instant) -> PatchReceipt {
     tracing::info!(
         changed = ?receipt.changed,
+        added = ?receipt.added,
+        removed = ?receipt.removed,
         cycled = ?receipt.cycled,
         applied = receipt.applied,
         elapsed = ?started.elapsed(),
@@ -117,5 +275,5 @@ pub fn apply_patch_transaction(
         receipt.note
     );
     system.emit(Event::PatchApplied(Box::new(receipt.clone())));
-    Ok(receipt)
+    receipt
 }
