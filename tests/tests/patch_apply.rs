@@ -179,7 +179,7 @@ fn expect_rollback(
     assert!(!receipt.applied, "{receipt:?}");
     assert_eq!(receipt.changed, ["hp-alpha"]);
     assert!(
-        receipt.note.starts_with("rolled back") && receipt.note.contains(message),
+        receipt.note.contains("rolled back") && receipt.note.contains(message),
         "{}",
         receipt.note
     );

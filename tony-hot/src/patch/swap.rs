@@ -7,7 +7,6 @@
 //! or state layout changed, which plugin types are new and which are gone,
 //! whatever the edit renamed, added or removed.
 
-use std::collections::BTreeSet;
 use std::time::Instant;
 
 use subsecond::JumpTable;
@@ -175,6 +174,7 @@ fn apply_patch_with(system: &PluginSystem, patch: Patch, incoming: &CodeManifest
     }
 
     // Cycle the active ones; the rest pick up the new code when they load.
+    let mut state_note = None;
     let cycle: Vec<&str> = modified
         .iter()
         .filter(|n| states.get(*n) == Some(&PluginState::Active))
@@ -194,14 +194,16 @@ fn apply_patch_with(system: &PluginSystem, patch: Patch, incoming: &CodeManifest
             .extend(result.dependents_reloaded.iter().cloned());
         receipt.applied = result.success;
         if let Some(e) = &result.error {
-            receipt.note = format!("rolled back to the previous code: {e}");
+            receipt.note = format!(
+                "{}; rolled back to the previous code: {e}",
+                changes_summary(&receipt)
+            );
             return finish(system, receipt, started);
         }
-        if !result.state_preserved
-            && let Some(why) = result.state_note()
-        {
-            receipt.note = format!("state reset: {why}");
-        }
+        state_note = Some(match result.state_note() {
+            Some(why) if !result.state_preserved => format!("state reset: {why}"),
+            _ => "state preserved".to_owned(),
+        });
     }
 
     // The patch is in: new types join, removed ones leave.
@@ -211,9 +213,14 @@ fn apply_patch_with(system: &PluginSystem, patch: Patch, incoming: &CodeManifest
     if !removed.is_empty() {
         remove_types(system, &removed, &mut receipt);
     }
-    if receipt.note.is_empty() {
-        receipt.note = summary(&receipt);
+    let mut note = changes_summary(&receipt);
+    if let Some(state) = state_note {
+        note = format!("{note}; {state}");
     }
+    if let Some(why) = &receipt.restart_needed {
+        note = format!("{note}; restart needed: {why}");
+    }
+    receipt.note = note;
     finish(system, receipt, started)
 }
 
@@ -246,21 +253,13 @@ fn remove_types(_system: &PluginSystem, removed: &[String], receipt: &mut PatchR
     });
 }
 
-/// The note of a receipt whose patch went in.
-fn summary(r: &PatchReceipt) -> String {
-    let mut parts: Vec<String> = r.changes.iter().map(PluginChange::to_string).collect();
-    if parts.is_empty() {
-        parts.push("no plugin changed: code outside plugins".to_owned());
+/// What the patch changes, in words.
+fn changes_summary(r: &PatchReceipt) -> String {
+    if r.changes.is_empty() {
+        return "no plugin changed: code outside plugins".to_owned();
     }
-    let mut note = parts.join("; ");
-    if let Some(why) = &r.restart_needed {
-        note.push_str(&format!("; restart needed: {why}"));
-    }
-    let cycled: BTreeSet<&String> = r.cycled.iter().collect();
-    if !cycled.is_empty() {
-        note.push_str("; state preserved");
-    }
-    note
+    let parts: Vec<String> = r.changes.iter().map(PluginChange::to_string).collect();
+    parts.join("; ")
 }
 
 fn finish(system: &PluginSystem, receipt: PatchReceipt, started: Instant) -> PatchReceipt {
