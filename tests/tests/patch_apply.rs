@@ -290,3 +290,51 @@ fn a_patch_of_non_plugin_code_changes_no_plugin() {
 }
 
 // ---------------------------------------------------------------------------
+
+// ---------------------------------------------------------------------------
+// 5. New code whose fingerprint fn panics is rolled back, not half applied
+// ---------------------------------------------------------------------------
+
+fn alpha_fingerprints_panic() -> Fingerprints {
+    panic!("the new fingerprint fn panics");
+}
+
+#[test]
+fn a_patch_whose_new_fingerprint_fn_panics_is_rolled_back() {
+    let _serial = serial();
+    let system = system(config(2));
+    tick(&system);
+    let before = observe(&system);
+
+    let receipt = apply(
+        &system,
+        (
+            table(vec![
+                (hot_key(&Alpha::__tony_hot_step), hot_key(&alpha_step_v2)),
+                (
+                    hot_key(&Alpha::__tony_plugin_fingerprints),
+                    hot_key(&alpha_fingerprints_panic),
+                ),
+            ]),
+            incoming([code_of("hp-alpha").with_method("step", 0x5eed_0001)]),
+        ),
+    );
+    assert!(!receipt.applied, "{receipt:?}");
+    assert!(
+        receipt.note.contains("rolled back") && receipt.note.contains("fingerprint fn panics"),
+        "{}",
+        receipt.note
+    );
+    let after = observe(&system);
+    assert_eq!(
+        (&after.0, after.1, after.2),
+        (&before.0, before.1, before.2),
+        "the old code and state are back"
+    );
+    assert_eq!(after.3, before.3 + 1, "the dependent was cycled back once");
+
+    // And the plugin still reloads: the panicking code is gone for good.
+    let again = system.reload_plugin("hp-alpha");
+    assert!(again.success, "{:?}", again.error);
+    assert_eq!(tick(&system), 2, "the original step");
+}
