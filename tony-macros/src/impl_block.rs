@@ -395,6 +395,11 @@ fn make_visible(f: &mut ImplItemFn, hidden: &Ident) {
             list.path = syn::parse_quote!(allow);
         }
     }
+    // The visible method is only a trampoline: inlined into its callers, a
+    // call costs what subsecond's own `HotFn::call` does.
+    if !f.attrs.iter().any(|a| a.path().is_ident("inline")) {
+        f.attrs.push(syn::parse_quote!(#[inline]));
+    }
     let body = quote! {
         ::tony_core::__private::hot_call(Self::#hidden, (#(#args,)*))
     };
