@@ -76,13 +76,44 @@ where
     call_unchecked(f, args)
 }
 
+/// [`call`] without its check, for the macro's fn items.
+///
+/// With the `hot` feature this is subsecond's `HotFn::call` for a fn item,
+/// written small: the same key (the address of `F`'s `call_it`), the same
+/// table, the same call of the new address; but the lookup is one
+/// non-generic function compiled once in tony-core, not subsecond's generic
+/// `try_call` instantiated for every hot function in the user's crate,
+/// which dominated what `#[tony_plugin]` cost a patch to recompile.
 #[cfg(feature = "hot")]
 #[inline(always)]
-pub(crate) fn call_unchecked<F, A, M>(f: F, args: A) -> F::Return
+#[allow(unsafe_code)]
+pub(crate) fn call_unchecked<F, A, M>(mut f: F, args: A) -> F::Return
 where
     F: HotFunction<A, M>,
 {
-    subsecond::HotFn::current(f).call(args)
+    let key = <F as HotFunction<A, M>>::call_it as *const () as u64;
+    match patched(key) {
+        Some(new) => {
+            // SAFETY: the jump table maps this exact `call_it` instance to
+            // its counterpart in the patch library, compiled from the same
+            // signature; `F` is zero-sized (fn items only), so the
+            // reference passed is never read. subsecond's `HotFn::try_call`
+            // makes the same call.
+            let new = unsafe { std::mem::transmute::<usize, fn(&F, A) -> F::Return>(new as usize) };
+            new(&f, args)
+        }
+        None => f.call_it(args),
+    }
+}
+
+/// The address the installed jump table maps `key` to, if any.
+#[cfg(feature = "hot")]
+#[allow(unsafe_code)]
+fn patched(key: u64) -> Option<u64> {
+    // SAFETY: subsecond only ever installs a complete table it leaked
+    // (`'static`, never freed), so the reference stays valid.
+    let table = unsafe { subsecond::get_jump_table() }?;
+    table.map.get(&key).copied()
 }
 
 #[cfg(not(feature = "hot"))]
