@@ -39,10 +39,11 @@
 //! pointer, so a closure capturing one reference is never patched (and one
 //! capturing a `fn` pointer has its body skipped). [`call`] therefore takes
 //! only zero-sized callables, fn items and closures that capture nothing,
-//! and refuses anything else when the program is compiled; pass what the
-//! body needs as arguments instead:
+//! and anything else fails to build (`cargo build`, error E0080 naming
+//! `tony_core::hot::call`; `cargo check` does not evaluate it); pass what
+//! the body needs as arguments instead:
 //!
-//! ```compile_fail
+//! ```compile_fail,E0080
 //! let limit = 10_u64;
 //! // error: `hot::call` takes a fn item or a closure that captures nothing
 //! tony_core::hot::call(|n: u64| n.min(limit), (20,));
