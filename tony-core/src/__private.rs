@@ -1,65 +1,24 @@
 //! Not public API: what `#[tony_plugin]` expands to. Everything here may
 //! change between patch releases.
 
-use std::any::Any;
-
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-
 pub use inventory;
 
-pub use crate::config_file::Error as ConfigFileError;
-pub use crate::{
-    BoxError, Fingerprints, OldState, Plugin, PluginConfigFile, PluginDescriptor, PluginType,
+pub use crate::config_file::{Error as ConfigFileError, PluginConfigFile};
+pub use crate::descriptor::{
+    CheckConfig, Fingerprints, PluginDescriptor, PluginResult, VTable, check_config,
+    is_no_migration, migrate, no_peek, serde_load, serde_save, stateless_load, stateless_migrate,
+    stateless_save,
 };
+pub use crate::plugin::{BoxError, Plugin};
+pub use crate::plugin_type::PluginType;
+pub use crate::registry::Registration;
+pub use crate::snapshot::OldState;
 #[cfg(feature = "hot")]
 pub use subsecond;
 
-use crate::config_file;
-use crate::snapshot::{self, NoMigration};
-use crate::{Metadata, SourceLocation};
-
-/// One `#[tony_plugin]` struct, submitted to `inventory`.
-pub struct Registration {
-    pub(crate) descriptor: fn() -> PluginDescriptor,
-}
-
-impl Registration {
-    /// Wraps the generated descriptor function.
-    pub const fn new(descriptor: fn() -> PluginDescriptor) -> Self {
-        Registration { descriptor }
-    }
-}
-
-inventory::collect!(Registration);
-
-/// The functions the system calls on a plugin type. Generated code routes
-/// each through [`hot_call`], so after a hot patch the new code answers.
-#[derive(Clone, Copy)]
-pub struct VTable {
-    /// The code and state fingerprints of the code now running.
-    pub fingerprints: fn() -> Fingerprints,
-    /// A default instance.
-    pub create: fn() -> Box<dyn Plugin>,
-    /// Encodes an instance's state.
-    pub save: fn(&dyn Plugin) -> Result<Vec<u8>, BoxError>,
-    /// Rebuilds an instance from bytes of the same state layout.
-    pub load: fn(&[u8]) -> PluginResult,
-    /// Rebuilds an instance from bytes of another state layout.
-    pub migrate: fn(&OldState<'_>) -> PluginResult,
-    /// Checks the plugin's table of a configuration file against its config type.
-    pub check_config: Option<CheckConfig>,
-    /// Asks the fingerprints of the code an *incoming* hot patch would
-    /// install, before it is applied: `resolve` maps a `HotFn` key (the
-    /// address of `call_it` for a fn item) to the new address, or `None` when
-    /// the patch does not touch it. Generated as `|r| peek(fingerprint_fn, r)`.
-    pub peek_fingerprints: fn(&dyn Fn(u64) -> Option<u64>) -> Option<Fingerprints>,
-}
-
-/// A resolver that knows no patch: what hand-written descriptors use.
-pub fn no_peek(_: &dyn Fn(u64) -> Option<u64>) -> Option<Fingerprints> {
-    None
-}
+use crate::descriptor;
+use crate::metadata::{Metadata, SourceLocation};
+use crate::snapshot;
 
 /// Calls the version of `f` that an incoming patch maps it to, if it does.
 ///
@@ -92,12 +51,6 @@ where
     let _ = (f, resolve);
     None
 }
-
-/// An instance, or why it could not be built.
-pub type PluginResult = Result<Box<dyn Plugin>, BoxError>;
-
-/// Checks one plugin's table of a configuration file.
-pub type CheckConfig = fn(&PluginConfigFile, &str) -> Result<(), config_file::Error>;
 
 /// The literal parts of a `#[tony_plugin]` attribute, validated at compile time.
 pub struct MetadataParts {
@@ -136,57 +89,6 @@ pub fn descriptor(parts: MetadataParts, vtable: VTable) -> PluginDescriptor {
         };
     }
     PluginDescriptor::from_parts(m, vtable)
-}
-
-fn downcast<T: Plugin>(p: &dyn Plugin) -> Result<&T, BoxError> {
-    (p as &dyn Any)
-        .downcast_ref::<T>()
-        .ok_or_else(|| format!("instance is not a `{}`", std::any::type_name::<T>()).into())
-}
-
-/// Encodes the state of a serde plugin.
-pub fn serde_save<T: Plugin + Serialize>(p: &dyn Plugin) -> Result<Vec<u8>, BoxError> {
-    Ok(snapshot::encode(downcast::<T>(p)?)?)
-}
-
-/// Decodes the state of a serde plugin.
-pub fn serde_load<T: Plugin + DeserializeOwned>(bytes: &[u8]) -> Result<Box<dyn Plugin>, BoxError> {
-    Ok(Box::new(snapshot::decode::<T>(bytes)?))
-}
-
-/// Runs the plugin's migration hook.
-pub fn migrate<T: Plugin>(old: &OldState<'_>) -> Result<Box<dyn Plugin>, BoxError> {
-    Ok(Box::new(T::migrate(old)?))
-}
-
-/// A stateless plugin has nothing to encode.
-pub fn stateless_save(_: &dyn Plugin) -> Result<Vec<u8>, BoxError> {
-    Ok(Vec::new())
-}
-
-/// A stateless plugin restarts from `Default`.
-pub fn stateless_load<T: Plugin + Default>(_: &[u8]) -> Result<Box<dyn Plugin>, BoxError> {
-    Ok(Box::new(T::default()))
-}
-
-/// A stateless plugin has nothing to migrate either.
-pub fn stateless_migrate<T: Plugin + Default>(
-    _: &OldState<'_>,
-) -> Result<Box<dyn Plugin>, BoxError> {
-    Ok(Box::new(T::default()))
-}
-
-/// Whether a migration error means "there is no migration hook".
-pub fn is_no_migration(e: &BoxError) -> bool {
-    e.downcast_ref::<NoMigration>().is_some()
-}
-
-/// Checks `plugin`'s table of `file` against `C`.
-pub fn check_config<C: DeserializeOwned>(
-    file: &PluginConfigFile,
-    plugin: &str,
-) -> Result<(), config_file::Error> {
-    file.check::<C>(plugin).map(drop)
 }
 
 /// Calls `f` with `args`: through subsecond's jump table with the `hot`
@@ -335,6 +237,7 @@ pub fn plugin_fingerprints<T: 'static, F, M>(own: F) -> Fingerprints
 where
     F: HotFn0<M> + Copy,
 {
+    descriptor::note_type::<T>();
     let own = hot_call(own, ());
     let blocks = blocks_of::<T>().map(|b| (b.fingerprint)()).collect();
     Fingerprints {
