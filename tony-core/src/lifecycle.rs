@@ -109,9 +109,12 @@ fn activate(engine: &Engine, name: &str) -> Result<(), BoxError> {
         return Err(format!("unknown plugin `{name}`").into());
     };
     let vt = descriptor.vtable;
-    let outcome = contain(name, "activate", || {
+    // Built in one contained call and activated in another, the instance
+    // outside both: a panicking `activate` must not drop it while unwinding
+    // (a `Drop` that panics then would abort the process).
+    let built = contain(name, "create", || {
         let live = (vt.fingerprints)();
-        let mut instance = match &kept {
+        let instance = match &kept {
             None => (vt.create)(),
             Some(s) => match rebuild(name, &vt, live.state, s)? {
                 Some(instance) => instance,
@@ -126,8 +129,21 @@ fn activate(engine: &Engine, name: &str) -> Result<(), BoxError> {
                 }
             },
         };
-        instance.activate(&mut Context::new(engine, &descriptor.metadata))?;
         Ok((instance, live))
+    });
+    let outcome = built.and_then(|(mut instance, live)| {
+        let activated = contain(name, "activate", || {
+            instance.activate(&mut Context::new(engine, &descriptor.metadata))
+        });
+        match activated {
+            Ok(()) => Ok((instance, live)),
+            Err(e) => {
+                if let Err(d) = containment::drop_contained(name, "drop", instance) {
+                    tracing::error!(plugin = name, error = %d, "dropping a failed instance panicked");
+                }
+                Err(e)
+            }
+        }
     });
     let outcome = match outcome {
         Ok((instance, live)) => {
