@@ -62,7 +62,7 @@ fn fault() -> bool {
     x ^= x >> 7;
     x ^= x << 17;
     FAULT_STATE.store(x, Ordering::Relaxed);
-    x % FAULT_ONE_IN == 0
+    x.is_multiple_of(FAULT_ONE_IN)
 }
 
 macro_rules! counter_plugin {
