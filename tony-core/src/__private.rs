@@ -5,10 +5,10 @@ pub use inventory;
 
 pub use crate::config_file::{Error as ConfigFileError, PluginConfigFile};
 pub use crate::descriptor::{
-    CheckConfig, Fingerprints, PluginDescriptor, PluginResult, VTable, check_config,
-    is_no_migration, migrate, no_peek, serde_load, serde_save, stateless_load, stateless_migrate,
-    stateless_save,
+    CheckConfig, PluginDescriptor, PluginResult, VTable, check_config, is_no_migration, migrate,
+    no_peek, serde_load, serde_save, stateless_load, stateless_migrate, stateless_save,
 };
+pub use crate::fingerprint::Fingerprints;
 pub use crate::plugin::{BoxError, Plugin};
 pub use crate::plugin_type::PluginType;
 pub use crate::registry::Registration;

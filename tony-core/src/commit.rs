@@ -7,21 +7,25 @@
 //! reactivate is left [`PluginState::Failed`] with the snapshot its prepare
 //! phase took, and its next load or reload starts from it.
 
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use crate::config::HotReloadConfig;
 use crate::containment::{self, contain};
 use crate::context::Context;
-use crate::descriptor::{Fingerprints, PluginDescriptor};
+use crate::descriptor::PluginDescriptor;
 use crate::engine::Engine;
 use crate::events::{ErrorSource, Event};
+use crate::fingerprint::Fingerprints;
 use crate::lifecycle;
 use crate::plugin::Plugin;
-use crate::reload::{ReloadError, ReloadResult, Stage, StateRestore};
+use crate::reload::{ReloadError, ReloadResult, Stage, StateRestore, fail};
 use crate::snapshot::Snapshot;
 use crate::status::PluginState;
 use crate::swap::Swap;
-use crate::transaction::{Candidates, fail};
+
+/// The descriptor each plugin of the transaction will have after the swap.
+pub(crate) type Candidates = BTreeMap<String, PluginDescriptor>;
 
 /// A plugin taken out of service by the prepare phase.
 struct Taken {

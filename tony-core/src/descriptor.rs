@@ -12,22 +12,10 @@ use serde::de::DeserializeOwned;
 
 use crate::config_file::{self, PluginConfigFile};
 use crate::containment;
+use crate::fingerprint::Fingerprints;
 use crate::metadata::Metadata;
 use crate::plugin::{BoxError, Plugin};
 use crate::snapshot::{self, NoMigration, OldState};
-
-/// Hashes identifying a plugin's code and its state layout.
-///
-/// `#[tony_plugin]` computes them from the plugin's tokens; after a hot
-/// patch, asking the new code gives the new values, which is how Tony knows
-/// which plugins an edit changed and whether their state needs migrating.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Fingerprints {
-    /// Hash of the plugin's code (its struct and `#[tony_plugin]` impl blocks).
-    pub code: u64,
-    /// Hash of the plugin's state type definition.
-    pub state: u64,
-}
 
 /// A plugin type made into values: its [`Metadata`] and the functions that
 /// create, snapshot, restore and migrate its instances.

@@ -69,6 +69,15 @@ pub struct ReloadError {
     pub message: String,
 }
 
+/// A [`ReloadError`] of `plugin` at `stage`.
+pub(crate) fn fail(plugin: &str, stage: Stage, message: impl ToString) -> ReloadError {
+    ReloadError {
+        plugin: plugin.to_owned(),
+        stage,
+        message: message.to_string(),
+    }
+}
+
 /// What a reload did (the seed's `ReloadResult`).
 ///
 /// On failure, the transaction was rolled back: the previous version is

@@ -3,7 +3,7 @@
 
 use semver::Version;
 
-use crate::descriptor::Fingerprints;
+use crate::fingerprint::Fingerprints;
 use crate::metadata::SourceLocation;
 
 /// Where a plugin is in its lifecycle.

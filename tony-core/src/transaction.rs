@@ -3,27 +3,18 @@
 //! changes and hot patches all go through [`run`]; this module plans and
 //! validates (stage 1), `commit.rs` runs stages 2 to 5.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::commit;
+use crate::commit::{self, Candidates};
 use crate::containment::contain;
-use crate::descriptor::PluginDescriptor;
 use crate::engine::Engine;
 use crate::events::Event;
-use crate::reload::{ReloadError, ReloadResult, Stage, StateRestore, Trigger};
+use crate::reload::{ReloadError, ReloadResult, Stage, StateRestore, Trigger, fail};
 use crate::resolve;
 use crate::status::PluginState;
 use crate::swap::Swap;
-
-pub(crate) fn fail(plugin: &str, stage: Stage, message: impl ToString) -> ReloadError {
-    ReloadError {
-        plugin: plugin.to_owned(),
-        stage,
-        message: message.to_string(),
-    }
-}
 
 /// Runs one transaction over `targets` (plus their dependents, when the
 /// configuration says so). The caller holds the system's transaction lock.
@@ -93,9 +84,6 @@ pub(crate) fn run(
     });
     result
 }
-
-/// The descriptor each plugin of the transaction will have after the swap.
-pub(crate) type Candidates = BTreeMap<String, PluginDescriptor>;
 
 /// The set to cycle, in activation order, with the descriptor each will have.
 fn plan(
