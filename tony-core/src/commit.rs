@@ -79,21 +79,30 @@ fn prepare_swap_commit(
     }
     taken.reverse(); // dependencies first again
 
-    // 3. swap.
-    if let Err(e) = contain(&result.plugin, "swap", || swap.apply()) {
-        if let Err(undo) = contain(&result.plugin, "swap undo", || swap.undo()) {
-            tracing::error!(error = %undo, "undoing a failed swap failed");
+    // 3. swap (user code: the snapshots it asks to restore, then `apply`).
+    let restores = taken.iter().try_fold(Vec::new(), |mut v, t| {
+        contain(&t.name, "swap", || Ok(swap.restore_from(&t.name).cloned())).map(|s| {
+            v.push(s);
+            v
+        })
+    });
+    let applied = restores
+        .and_then(|restores| contain(&result.plugin, "swap", || swap.apply()).map(|()| restores));
+    let restores = match applied {
+        Ok(restores) => restores,
+        Err(e) => {
+            if let Err(undo) = contain(&result.plugin, "swap undo", || swap.undo()) {
+                tracing::error!(error = %undo, "undoing a failed swap failed");
+            }
+            reinstate(engine, taken, result);
+            return Err(fail(&result.plugin, Stage::Swap, e));
         }
-        reinstate(engine, taken, result);
-        return Err(fail(&result.plugin, Stage::Swap, e));
-    }
-    for t in &mut taken {
+    };
+    for (t, restore) in taken.iter_mut().zip(restores) {
         if let Some(d) = candidates.remove(&t.name) {
             engine.update(&t.name, |e| e.descriptor = d);
         }
-        if let Some(s) = swap.restore_from(&t.name) {
-            t.restore = Some(s.clone());
-        }
+        t.restore = restore;
     }
 
     // 4. commit, new code, dependencies first; retried.

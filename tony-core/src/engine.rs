@@ -491,6 +491,10 @@ impl Host for Engine {
 
 impl Drop for Engine {
     fn drop(&mut self) {
+        let validators = std::mem::take(&mut self.validators);
+        if let Err(e) = containment::drop_contained("(validator)", "drop", validators) {
+            tracing::error!(error = %e, "dropping a validator panicked");
+        }
         let entries = std::mem::take(&mut self.table().entries);
         for (name, e) in entries {
             if let Some(instance) = e.instance

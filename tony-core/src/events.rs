@@ -280,6 +280,19 @@ impl Bus {
     }
 }
 
+impl Drop for Bus {
+    fn drop(&mut self) {
+        let list = std::mem::take(
+            self.subscribers
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        if let Err(e) = containment::drop_contained("(event sink)", "drop", list) {
+            tracing::error!(error = %e, "dropping an event sink panicked");
+        }
+    }
+}
+
 impl Subscriber {
     fn clone_entry(&self) -> Subscriber {
         Subscriber {

@@ -75,3 +75,14 @@ impl Services {
         count
     }
 }
+
+impl Drop for Services {
+    fn drop(&mut self) {
+        let map = std::mem::take(self.map.get_mut().unwrap_or_else(PoisonError::into_inner));
+        for (_, s) in map {
+            if let Err(e) = containment::drop_contained(&s.owner, "service drop", s.value) {
+                tracing::error!(plugin = %s.owner, error = %e, "dropping a service panicked");
+            }
+        }
+    }
+}

@@ -124,8 +124,10 @@ fn plan(
         .iter()
         .map(|n| {
             let current = engine.descriptor(n);
-            let d = swap
-                .candidate(n)
+            // The swap is user code (a hot patch's reads its new registry).
+            let candidate = contain(n, "swap", || Ok(swap.candidate(n)))
+                .map_err(|e| fail(n, Stage::Validate, e))?;
+            let d = candidate
                 .or(current)
                 .ok_or_else(|| fail(n, Stage::Validate, "vanished"))?;
             Ok((n.clone(), d))

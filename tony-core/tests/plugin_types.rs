@@ -192,3 +192,30 @@ fn a_reload_of_no_plugin_still_runs_its_swap_as_a_transaction() {
     assert_eq!(swap.0, 1);
     assert_eq!(system.with::<Base, _>(|b| b.n).unwrap(), 5);
 }
+
+#[test]
+fn a_swap_that_panics_anywhere_is_contained_and_changes_nothing() {
+    struct Bad(&'static str);
+    impl tony_core::Swap for Bad {
+        fn apply(&mut self) -> Result<(), BoxError> {
+            assert_ne!(self.0, "apply", "apply panics");
+            Ok(())
+        }
+        fn undo(&mut self) -> Result<(), BoxError> {
+            Ok(())
+        }
+        fn candidate(&self, _: &str) -> Option<PluginDescriptor> {
+            assert_ne!(self.0, "candidate", "candidate panics");
+            None
+        }
+    }
+    let system = system();
+    for at in ["candidate", "apply"] {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            system.reload(&["base"], tony_core::Trigger::Patch, &mut Bad(at))
+        }))
+        .unwrap_or_else(|_| panic!("a panic in Swap::{at} reached the caller"));
+        assert!(!result.success, "{at}");
+        assert_eq!(system.with::<Base, _>(|b| b.n).unwrap(), 5, "{at}");
+    }
+}
