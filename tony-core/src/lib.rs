@@ -42,6 +42,7 @@ extern crate self as tony_core;
 
 mod access;
 mod builder;
+mod change_detection;
 mod commit;
 mod config;
 mod config_file;
@@ -53,6 +54,7 @@ mod events;
 mod fingerprint;
 mod lifecycle;
 mod live_config;
+mod manual_snapshot;
 mod metadata;
 mod plugin;
 mod plugin_type;

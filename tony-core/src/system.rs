@@ -1,17 +1,17 @@
 //! [`PluginSystem`]: the registry made live — loading, unloading, reloading,
 //! typed access, services, events and status. Applying configuration files
 //! is in `live_config.rs`, adding and removing plugin types in
-//! `plugin_types.rs`; the state behind the handle is `engine.rs`.
+//! `plugin_types.rs`, snapshots by hand in `manual_snapshot.rs`, what a
+//! patch or a file change concerns in `change_detection.rs`; the state
+//! behind the handle is `engine.rs`.
 
 use std::any::{Any, TypeId};
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::sync::Arc;
 
 use crate::access::AccessError;
 use crate::config::{self, HotReloadConfig};
 use crate::config_file;
-use crate::containment::contain;
 use crate::descriptor::PluginDescriptor;
 use crate::engine::Engine;
 use crate::events::{Event, EventKind, EventSink, SubscriptionId};
@@ -22,9 +22,8 @@ use crate::reentry::{self, TxnGuard};
 use crate::registry;
 use crate::reload::{ReloadError, ReloadResult, Stage, Trigger};
 use crate::resolve::{self, Resolution};
-use crate::snapshot::Snapshot;
 use crate::status::{PluginState, PluginStatus};
-use crate::swap::{NoSwap, ReplaceDescriptors, RestoreSnapshot, Swap};
+use crate::swap::{NoSwap, ReplaceDescriptors, Swap};
 use crate::transaction;
 
 /// Why a system operation failed.
@@ -322,56 +321,6 @@ impl PluginSystem {
         )
     }
 
-    /// Takes a snapshot of `name`'s state now (the seed's `createStateSnapshot`).
-    ///
-    /// Waits while a reload holds the plugin. From inside typed access to the
-    /// same plugin it is refused ([`Error::Reentrant`]).
-    pub fn create_state_snapshot(&self, name: &str) -> Result<Snapshot, Error> {
-        let mut out = None;
-        let lent = self.engine.access(name, None, &mut |instance, d, live| {
-            let save = d.vtable.save;
-            out = Some(
-                contain(name, "snapshot", || save(instance)).map(|bytes| Snapshot {
-                    plugin: name.to_owned(),
-                    version: d.metadata.version().clone(),
-                    state_version: d.metadata.state_version(),
-                    fingerprint: live.state,
-                    bytes,
-                    taken_at: std::time::SystemTime::now(),
-                }),
-            );
-        });
-        match lent {
-            Ok(()) => {}
-            Err(AccessError::Unknown(n)) => return Err(Error::Unknown(n)),
-            Err(AccessError::NotActive { plugin, state }) => {
-                return Err(Error::NotActive { plugin, state });
-            }
-            Err(AccessError::Reentrant(_)) => {
-                return Err(Error::Reentrant("create_state_snapshot"));
-            }
-            Err(e) => return Err(e.into()),
-        }
-        match out {
-            Some(Ok(snapshot)) => Ok(snapshot),
-            Some(Err(source)) => Err(Error::Snapshot {
-                plugin: name.to_owned(),
-                source,
-            }),
-            None => Err(Error::Unknown(name.to_owned())),
-        }
-    }
-
-    /// Puts `snapshot` back into its plugin, as a reload transaction (the
-    /// seed's `restoreStateSnapshot`): the plugin is rebuilt from the
-    /// snapshot (migrated if its layout changed since) and reactivated; on
-    /// failure it keeps its current state. A snapshot of another layout, for
-    /// a plugin without migration, is refused and changes nothing.
-    pub fn restore_state_snapshot(&self, snapshot: &Snapshot) -> ReloadResult {
-        let mut swap = RestoreSnapshot(snapshot.clone());
-        self.reload(&[snapshot.plugin.as_str()], Trigger::Snapshot, &mut swap)
-    }
-
     /// Resolves `name`'s dependencies: the activation order, or the conflicts
     /// (the seed's `resolveDependencies`).
     pub fn resolve_dependencies(&self, name: &str) -> Resolution {
@@ -386,51 +335,6 @@ impl PluginSystem {
     /// Every plugin, by name.
     pub fn status(&self) -> Vec<PluginStatus> {
         self.engine.status()
-    }
-
-    /// The plugins defined in `file` (compared as given, then canonicalized).
-    pub fn plugins_in_file(&self, file: &Path) -> Vec<String> {
-        let canon = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
-        let wanted = canon(file);
-        self.status()
-            .into_iter()
-            .filter(|s| canon(Path::new(&*s.source.file)) == wanted)
-            .map(|s| s.name)
-            .collect()
-    }
-
-    /// The plugins an incoming hot patch changes: those whose code or state
-    /// fingerprint, asked of the patch's new code *before it is applied*,
-    /// differs from the live instance's. Sorted by name.
-    ///
-    /// `resolve` maps a subsecond `HotFn` key to the address the patch would
-    /// install for it, or `None` when the patch leaves it alone (tony-hot
-    /// builds it from the incoming jump table). Inactive plugins are skipped:
-    /// they have no instance to cycle and will load the new code anyway. A
-    /// plugin whose new fingerprint function panics counts as changed, so
-    /// that its reload (which asks the same function) refuses the patch.
-    pub fn plugins_changed_by(&self, resolve: &dyn Fn(u64) -> Option<u64>) -> Vec<String> {
-        let active: Vec<_> = self
-            .status()
-            .into_iter()
-            .filter(|s| s.state == PluginState::Active)
-            .filter_map(|s| {
-                let peek = self.engine.descriptor(&s.name)?.vtable.peek_fingerprints;
-                Some((s.name, peek, s.fingerprints))
-            })
-            .collect();
-        active
-            .into_iter()
-            .filter_map(|(name, peek, live)| {
-                match contain(&name, "fingerprints", || Ok(peek(resolve))) {
-                    Ok(new) => new.is_some_and(|new| new != live).then_some(name),
-                    Err(e) => {
-                        tracing::warn!(plugin = %name, error = %e, "the patch's fingerprint function failed; counting the plugin as changed");
-                        Some(name)
-                    }
-                }
-            })
-            .collect()
     }
 
     /// Runs `f` on the live instance of `T`, waiting while a reload holds it.
