@@ -86,18 +86,20 @@ fn prepare_swap_commit(
             v
         })
     });
-    let applied = restores
-        .and_then(|restores| contain(&result.plugin, "swap", || swap.apply()).map(|()| restores));
-    let restores = match applied {
+    let restores = match restores {
         Ok(restores) => restores,
         Err(e) => {
-            if let Err(undo) = contain(&result.plugin, "swap undo", || swap.undo()) {
-                tracing::error!(error = %undo, "undoing a failed swap failed");
-            }
             reinstate(engine, taken, result);
             return Err(fail(&result.plugin, Stage::Swap, e));
         }
     };
+    if let Err(e) = contain(&result.plugin, "swap", || swap.apply()) {
+        if let Err(undo) = contain(&result.plugin, "swap undo", || swap.undo()) {
+            tracing::error!(error = %undo, "undoing a failed swap failed");
+        }
+        reinstate(engine, taken, result);
+        return Err(fail(&result.plugin, Stage::Swap, e));
+    }
     for (t, restore) in taken.iter_mut().zip(restores) {
         if let Some(d) = candidates.remove(&t.name) {
             engine.update(&t.name, |e| e.descriptor = d);

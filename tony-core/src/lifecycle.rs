@@ -213,6 +213,8 @@ fn deactivate(engine: &Engine, name: &str) {
         if let Err(e) = r {
             problems.push(format!("deactivate failed: {e}"));
         }
+        // Services go right after `deactivate`, before the instance.
+        engine.services.withdraw(name);
         if let Err(e) = containment::drop_contained(name, "drop", instance) {
             problems.push(format!("dropping the instance failed: {e}"));
         }
