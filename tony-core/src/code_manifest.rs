@@ -26,10 +26,37 @@ use std::any::TypeId;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{LazyLock, Mutex, PoisonError};
 
-use crate::__private::{ImplBlock, Registration};
 use crate::code_change::{ChangeKind, CodeDiff, PluginChange};
 use crate::descriptor::PluginDescriptor;
+use crate::registry::Registration;
 use crate::snapshot;
+
+/// One `#[tony_plugin]` impl block, submitted to `inventory`.
+#[doc(hidden)]
+pub struct ImplBlock {
+    type_id: fn() -> TypeId,
+    code: &'static BlockCode,
+}
+
+impl ImplBlock {
+    /// The block of the type `type_id` identifies, described by `code`.
+    pub const fn new(type_id: fn() -> TypeId, code: &'static BlockCode) -> Self {
+        ImplBlock { type_id, code }
+    }
+}
+
+inventory::collect!(ImplBlock);
+
+/// What the macro saw of an impl block.
+#[doc(hidden)]
+pub struct BlockCode {
+    /// The implemented trait's path as written, empty for an inherent block.
+    pub trait_name: &'static str,
+    /// Hash of the block outside its methods (header, associated items).
+    pub hash: u64,
+    /// Each method's name (`Trait::name` in a trait impl) and hash.
+    pub methods: &'static [(&'static str, u64)],
+}
 
 /// The code of one plugin type: its struct, its state layout, its
 /// `#[tony_plugin]` impl blocks and their methods.
@@ -72,7 +99,7 @@ impl PluginCode {
             snapshot::fnv_u64,
         );
         self.methods.iter().fold(h, |h, (name, hash)| {
-            snapshot::fnv_u64(snapshot::fnv_u64(h, crate::__private::fnv1a(name)), *hash)
+            snapshot::fnv_u64(snapshot::fnv_u64(h, snapshot::fnv1a(name)), *hash)
         })
     }
 

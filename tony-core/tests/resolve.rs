@@ -207,6 +207,7 @@ fn duplicate_names_name_both_locations() {
         name,
         first,
         second,
+        ..
     } = &err
     else {
         panic!("{err}")

@@ -193,6 +193,29 @@ impl Plugin for Delta {
     }
 }
 
+/// A plugin type the systems of these tests do not start with: a patch
+/// "brings" it. Depends on A.
+#[tony_plugin(name = "hp-epsilon", version = "1.0.0", dependencies("hp-alpha" = "^1"))]
+#[derive(Default, Serialize, Deserialize)]
+struct Epsilon {
+    bumps: u64,
+}
+
+#[tony_plugin]
+impl Epsilon {
+    fn bump(&mut self) -> u64 {
+        self.bumps += 1;
+        self.bumps
+    }
+}
+
+#[tony_plugin]
+impl Plugin for Epsilon {
+    fn activate(&mut self, _ctx: &mut Context<'_>) -> Result<(), BoxError> {
+        Ok(())
+    }
+}
+
 /// Not plugin code.
 fn helper() -> u32 {
     1

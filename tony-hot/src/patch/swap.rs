@@ -153,9 +153,9 @@ fn apply_patch_with(system: &PluginSystem, patch: Patch, incoming: &CodeManifest
     }
     receipt.changed.clone_from(&modified);
 
-    // The code running after the patch: removed types out, the rest of the
-    // incoming code in.
-    let after = running.patched(incoming, &removed);
+    // The code running after the patch: the incoming code in. Removed types
+    // leave it once they are unloaded (below).
+    let after = running.patched(incoming, &[]);
     let mut swap = match PatchSwap::new(patch, running.clone(), after) {
         Ok(s) => s,
         Err(e) => {
@@ -181,7 +181,10 @@ fn apply_patch_with(system: &PluginSystem, patch: Patch, incoming: &CodeManifest
         .map(String::as_str)
         .collect();
     if cycle.is_empty() {
-        if let Err(e) = swap.apply() {
+        // Still a transaction: serialized with reloads running on other
+        // threads, so nobody sees the code change under a reload.
+        let result = system.reload(&[], Trigger::Patch, &mut swap);
+        if let Some(e) = &result.error {
             receipt.note = format!("refused: {e}");
             return finish(system, receipt, started);
         }
@@ -224,8 +227,10 @@ fn apply_patch_with(system: &PluginSystem, patch: Patch, incoming: &CodeManifest
     finish(system, receipt, started)
 }
 
+/// Registers and activates the plugin types the patch brought (their
+/// descriptors are the patch library's: nothing else has their code).
 fn add_types(
-    _system: &PluginSystem,
+    system: &PluginSystem,
     incoming: &CodeManifest,
     added: &[String],
     receipt: &mut PatchReceipt,
@@ -235,18 +240,53 @@ fn add_types(
         .filter_map(|n| incoming.get(n))
         .map(|c| c.descriptor())
         .collect();
-    let _ = descriptors;
-    receipt.restart_needed = Some(format!(
-        "new plugin type(s) {}: not yet supported while the app runs",
-        added.join(", ")
-    ));
+    match system.add_plugin_types(descriptors) {
+        Ok(done) => {
+            receipt.added = done
+                .added
+                .iter()
+                .filter(|n| done.activated.contains(n))
+                .cloned()
+                .collect();
+            for (plugin, why) in &done.failed {
+                restart(
+                    receipt,
+                    format!("new plugin `{plugin}` could not be activated: {why}"),
+                );
+            }
+            for plugin in &done.skipped {
+                restart(
+                    receipt,
+                    format!("new plugin `{plugin}` waits for a plugin that failed"),
+                );
+            }
+        }
+        Err(e) => restart(receipt, format!("new plugin type(s) refused: {e}")),
+    }
 }
 
-fn remove_types(_system: &PluginSystem, removed: &[String], receipt: &mut PatchReceipt) {
-    let why = format!(
-        "plugin type(s) {} removed from the code: not yet supported while the app runs",
-        removed.join(", ")
-    );
+/// Deactivates, unloads and forgets the plugin types the patch removed;
+/// refused (the old code keeps running them) while active plugins that
+/// stay depend on them.
+fn remove_types(system: &PluginSystem, removed: &[String], receipt: &mut PatchReceipt) {
+    let names: Vec<&str> = removed.iter().map(String::as_str).collect();
+    match system.remove_plugin_types(&names) {
+        Ok(order) => {
+            // Only now are they gone; refused, they stay in the running
+            // code, and the next patch of their crate tries again.
+            code_manifest::commit_running(
+                code_manifest::running().patched(&CodeManifest::default(), &order),
+            );
+            receipt.removed = order;
+        }
+        Err(e) => restart(
+            receipt,
+            format!("plugin type(s) removed from the code but still running: {e}"),
+        ),
+    }
+}
+
+fn restart(receipt: &mut PatchReceipt, why: String) {
     receipt.restart_needed = Some(match receipt.restart_needed.take() {
         Some(before) => format!("{before}; {why}"),
         None => why,
