@@ -207,12 +207,12 @@ edit() {
 # r_line r_ms (save -> receipt) r_dx (dx's "took", or ?). 1 when none came.
 receipt() {
     local rc re
-    r_applied= r_changed= r_added= r_removed= r_cycled= r_restart= r_note= r_ms=- r_dx=-
+    r_applied= r_changed= r_added= r_removed= r_cycled= r_restart= r_note= r_ms=- r_dx=- r_tony=- r_load=-
     wait_for "$1" 'RECEIPT applied=' "${2:-$patch_timeout}"
     rc=$?
     [ $rc = 0 ] || return 1
     r_line=$hit_line
-    re='RECEIPT applied=(true|false) changed=\[([^]]*)\] added=\[([^]]*)\] removed=\[([^]]*)\] cycled=\[([^]]*)\] restart=\[(.*)\] note=\[(.*)\] pid=([0-9]+) at=([0-9.]+)$'
+    re='RECEIPT applied=(true|false) changed=\[([^]]*)\] added=\[([^]]*)\] removed=\[([^]]*)\] cycled=\[([^]]*)\] restart=\[(.*)\] note=\[(.*)\] tony_ms=([0-9.]+) load_ms=([0-9.]+) pid=([0-9]+) at=([0-9.]+)$'
     if [[ ! $hit =~ $re ]]; then
         r_note="unparsed: $hit"
         return 0
@@ -224,8 +224,10 @@ receipt() {
     r_cycled=${BASH_REMATCH[5]}
     r_restart=${BASH_REMATCH[6]}
     r_note=${BASH_REMATCH[7]}
-    r_pid=${BASH_REMATCH[8]}
-    r_ms=$(ms_between "$save_time" "${BASH_REMATCH[9]}")
+    r_tony=${BASH_REMATCH[8]}
+    r_load=${BASH_REMATCH[9]}
+    r_pid=${BASH_REMATCH[10]}
+    r_ms=$(ms_between "$save_time" "${BASH_REMATCH[11]}")
     sleep 0.3 # dx logs its "Hot-patching ... took" around the receipt
     refresh
     r_dx=$(awk -v a="$1" -v b="$((r_line + 20))" 'NR > a && NR <= b && /Hot-patching: .* took [0-9]+ms/ {
@@ -278,8 +280,8 @@ end_row() {
         verdict=FAIL
         ko "$row_name" "$(IFS='; '; echo "${row_problems[*]}") -- got: $actual"
     fi
-    rows+=("$(printf '%-4s| %-34s| %-44s| %-60.60s| %6s | %6s' "$verdict" "$row_name" "$row_expect" "$actual" "$r_ms" "$r_dx")")
-    r_applied= r_ms=- r_dx=-
+    rows+=("$(printf '%-4s| %-34s| %-44s| %-60.60s| %6s | %6s | %6s | %6s' "$verdict" "$row_name" "$row_expect" "$actual" "$r_ms" "$r_dx" "$r_tony" "$r_load")")
+    r_applied= r_ms=- r_dx=- r_tony=- r_load=-
     sleep 0.5 # let dx settle before the next save
 }
 # patch_row FILE SUBST...: edit, then wait for the receipt; 1 when either failed.
@@ -560,7 +562,9 @@ check same-process "$({ app_alive && [ "$launches" = 1 ]; } && echo 0 || echo 1)
     "one launch, pid $app_pid alive at the end (launches: $launches)"
 
 echo
-printf '%-4s| %-34s| %-44s| %-60s| %6s | %6s\n' "" "edit" "expected receipt" "actual" "save->" "dx ms"
+printf '%-4s| %-34s| %-44s| %-60s| %6s | %6s | %6s | %6s\n' "" "edit" "expected receipt" "actual" "save->" "dx ms" "Tony" "load"
+echo "(save-> : file saved to receipt, ms; dx ms: dx's own \"Hot-patching took\"; Tony: Tony's whole"
+echo " patch, ms, of which load: loading the patch library; the rest of save-> is dx noticing the save)"
 for r in "${rows[@]}"; do echo "$r"; done
 echo
 echo "log: $log (app + dx), workspace copy: $ws; total $(($(date +%s) - started)) s"

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::time::Duration;
 
 use semver::Version;
 
@@ -119,6 +120,12 @@ pub struct PatchReceipt {
     pub restart_needed: Option<String>,
     /// Human-readable summary, e.g. "no plugin changed: code outside plugins".
     pub note: String,
+    /// Tony's time loading the patch library (its checks, `dlopen`, its
+    /// constructors).
+    pub load_time: Duration,
+    /// Tony's whole time for the patch: loading it, the transaction, new
+    /// and removed types, up to this receipt.
+    pub duration: Duration,
 }
 
 /// The kind of an [`Event`], to subscribe to one kind.

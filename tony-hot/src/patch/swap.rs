@@ -105,10 +105,11 @@ pub fn apply_patch_transaction(
 ) -> Result<PatchReceipt, PatchError> {
     // Before the library loads: fixes the binary's own manifest, and marks
     // where the library's submissions will start.
+    let started = Instant::now();
     let mark = Watermark::now();
     let patch = Patch::new(table)?;
     let incoming = mark.incoming();
-    Ok(apply_patch_with(system, patch, &incoming))
+    Ok(apply_patch_with(system, patch, &incoming, started))
 }
 
 /// [`apply_patch_transaction`] with the incoming code described by hand:
@@ -119,12 +120,18 @@ pub fn apply_synthetic_patch(
     table: JumpTable,
     incoming: &CodeManifest,
 ) -> Result<PatchReceipt, PatchError> {
+    let started = Instant::now();
     let patch = Patch::new(table)?;
-    Ok(apply_patch_with(system, patch, incoming))
+    Ok(apply_patch_with(system, patch, incoming, started))
 }
 
-fn apply_patch_with(system: &PluginSystem, patch: Patch, incoming: &CodeManifest) -> PatchReceipt {
-    let started = Instant::now();
+fn apply_patch_with(
+    system: &PluginSystem,
+    patch: Patch,
+    incoming: &CodeManifest,
+    started: Instant,
+) -> PatchReceipt {
+    let loaded = started.elapsed();
     let running = code_manifest::running();
     let changes = running.diff(incoming);
     let states: std::collections::BTreeMap<String, PluginState> = system
@@ -134,6 +141,7 @@ fn apply_patch_with(system: &PluginSystem, patch: Patch, incoming: &CodeManifest
         .collect();
     let mut receipt = PatchReceipt::default();
     receipt.changes.clone_from(&changes);
+    receipt.load_time = loaded;
 
     let mut modified = Vec::new();
     let mut added = Vec::new();
@@ -302,14 +310,15 @@ fn changes_summary(r: &PatchReceipt) -> String {
     parts.join("; ")
 }
 
-fn finish(system: &PluginSystem, receipt: PatchReceipt, started: Instant) -> PatchReceipt {
+fn finish(system: &PluginSystem, mut receipt: PatchReceipt, started: Instant) -> PatchReceipt {
+    receipt.duration = started.elapsed();
     tracing::info!(
         changed = ?receipt.changed,
         added = ?receipt.added,
         removed = ?receipt.removed,
         cycled = ?receipt.cycled,
         applied = receipt.applied,
-        elapsed = ?started.elapsed(),
+        elapsed = ?receipt.duration,
         "hot patch: {}",
         receipt.note
     );

@@ -26,7 +26,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     system.subscribe(EventKind::PatchApplied, |e: &Event| {
         if let Event::PatchApplied(r) = e {
             println!(
-                "RECEIPT applied={} changed=[{}] added=[{}] removed=[{}] cycled=[{}] restart=[{}] note=[{}] pid={} at={}",
+                "RECEIPT applied={} changed=[{}] added=[{}] removed=[{}] cycled=[{}] restart=[{}] note=[{}] tony_ms={:.1} load_ms={:.1} pid={} at={}",
                 r.applied,
                 r.changed.join(","),
                 r.added.join(","),
@@ -34,6 +34,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 r.cycled.join(","),
                 r.restart_needed.as_deref().unwrap_or(""),
                 r.note,
+                r.duration.as_secs_f64() * 1e3,
+                r.load_time.as_secs_f64() * 1e3,
                 std::process::id(),
                 now()
             );
