@@ -75,18 +75,26 @@ where
 }
 
 /// The fingerprints of plugin `name` of type `T`: the state layout from
-/// `own` (a fn item, called through the jump table, so a patched struct
-/// answers with its new layout); the code from the manifest of the code now
-/// running, which covers the struct and every impl block (see
-/// `code_manifest.rs`).
-pub fn plugin_fingerprints<T: 'static, F, M>(name: &str, own: F) -> Fingerprints
-where
-    F: HotFunction<(), M, Return = Fingerprints>,
-{
+/// `own` (what the code calling this, the newest, says of its struct); the
+/// code from the manifest of the code now running, which covers the struct
+/// and every impl block (see `code_manifest.rs`).
+pub fn plugin_fingerprints<T: 'static>(name: &str, own: Fingerprints) -> Fingerprints {
     descriptor::note_type::<T>();
-    let own = hot_call(own, ());
     Fingerprints {
         code: crate::code_manifest::running_code(name, TypeId::of::<T>()).unwrap_or(own.code),
         state: own.state,
+    }
+}
+
+/// Checks `plugin`'s table of `file` with `check`, the newest code's check
+/// (none: the newest code dropped the plugin's config type, nothing to check).
+pub fn check_config_with(
+    check: Option<CheckConfig>,
+    file: &PluginConfigFile,
+    plugin: &str,
+) -> Result<(), ConfigFileError> {
+    match check {
+        Some(check) => check(file, plugin),
+        None => Ok(()),
     }
 }

@@ -106,13 +106,7 @@ fn plugin_struct(p: &Plugin<'_>, source: &Source) -> TokenStream {
 
     let struct_hash = fingerprint::struct_code(&p.input.args_tokens, item);
     let state = fingerprint::state(item, p.state_version, p.stateless);
-    // The hidden fn answers with the struct's own hashes through the jump
-    // table (so the state layout is the new code's after a patch); the code
-    // fingerprint of the whole plugin is tony-core's (see the module docs).
     let code = quote!(#struct_hash);
-    let fingerprints_entry = quote! {
-        || ::tony_core::__private::plugin_fingerprints::<Self, _, _>(#name, Self::__tony_plugin_fingerprints)
-    };
 
     let (save, load, migrate) = if p.stateless {
         (
@@ -127,29 +121,21 @@ fn plugin_struct(p: &Plugin<'_>, source: &Source) -> TokenStream {
             quote!(::tony_core::__private::migrate::<#ident>),
         )
     };
-    // Each closure spanned at the struct's name as a whole, so that a
-    // missing `Serialize` (say) is one error, there.
-    let hot_at_ident = quote_spanned!(span=> ::tony_core::__private::hot_call);
-    // Through non-generic inherent fns: a generic instance such as
-    // `serde_save::<Counter>` gets a new symbol when Counter's fields change,
-    // so a hot patch's table would not map it and the original code would run.
-    // Only the paths carry the struct's span: the arguments must stay at the
-    // call site, like the parameters they name, or a plugin declared by a
-    // `macro_rules!` would not see them (hygiene).
+    // Only the paths carry the struct's span, so that a missing `Serialize`
+    // (say) is one error, at the struct's name; the arguments must stay at
+    // the call site, like the parameters they name, or a plugin declared by
+    // a `macro_rules!` would not see them (hygiene).
     let save_fn = quote_spanned!(span=> #save);
     let load_fn = quote_spanned!(span=> #load);
     let migrate_fn = quote_spanned!(span=> #migrate);
-    let save = quote_spanned!(span=> |plugin| #hot_at_ident(Self::__tony_plugin_save, (plugin,)));
-    let load = quote_spanned!(span=> |bytes| #hot_at_ident(Self::__tony_plugin_load, (bytes,)));
-    let migrate = quote_spanned!(span=> |old| #hot_at_ident(Self::__tony_plugin_migrate, (old,)));
     let default = quote_spanned!(span=> <Self as ::core::default::Default>::default());
-    // Also through an inherent fn, for the same reason as save/load/migrate:
-    // `check_config::<Cfg>` gets a new symbol when `Cfg`'s fields change.
     let (check_config, check_config_fn) = match p.config {
         Some(ty) => {
             let check = quote_spanned!(syn::spanned::Spanned::span(ty)=> ::tony_core::__private::check_config::<#ty>);
             (
-                quote!(::core::option::Option::Some(|file, plugin| #hot(Self::__tony_plugin_check_config, (file, plugin)))),
+                quote!(::core::option::Option::Some(
+                    Self::__tony_plugin_check_config
+                )),
                 quote! {
                     #[doc(hidden)]
                     fn __tony_plugin_check_config(
@@ -164,31 +150,51 @@ fn plugin_struct(p: &Plugin<'_>, source: &Source) -> TokenStream {
         None => (quote!(::core::option::Option::None), quote!()),
     };
 
+    // One hot fn per plugin, `__tony_plugin_code`: its metadata and a table
+    // of direct fn pointers to *this* compilation's functions. The
+    // descriptor's table calls it through the jump table each time, so after
+    // a patch every entry is the new code's (a deserializer for the new
+    // layout, say), while the user's crate compiles one hot call per plugin
+    // instead of one per entry. Its signature names no user type, so its
+    // symbol survives any edit of the struct (a generic instance such as
+    // `serde_save::<Counter>` would get a new one, which the patch's table
+    // could not map).
     quote! {
         #item
 
         const _: () = {
             impl #ident {
                 #[doc(hidden)]
-                fn __tony_plugin_metadata() -> ::tony_core::__private::MetadataParts {
-                    ::tony_core::__private::MetadataParts {
-                        name: #name,
-                        version: #version,
-                        description: #description,
-                        min_tony_version: #min_tony_version,
-                        dependencies: &[#(#dependencies),*],
-                        state_version: #state_version,
-                        file: #file,
-                        line: #line,
-                    }
+                fn __tony_plugin_code() -> (::tony_core::__private::MetadataParts, ::tony_core::__private::VTable) {
+                    (
+                        ::tony_core::__private::MetadataParts {
+                            name: #name,
+                            version: #version,
+                            description: #description,
+                            min_tony_version: #min_tony_version,
+                            dependencies: &[#(#dependencies),*],
+                            state_version: #state_version,
+                            file: #file,
+                            line: #line,
+                        },
+                        ::tony_core::__private::VTable {
+                            fingerprints: || ::tony_core::__private::plugin_fingerprints::<Self>(
+                                #name,
+                                #fingerprints { code: #code, state: #state },
+                            ),
+                            create: Self::__tony_plugin_create,
+                            save: Self::__tony_plugin_save,
+                            load: Self::__tony_plugin_load,
+                            migrate: Self::__tony_plugin_migrate,
+                            check_config: #check_config,
+                        },
+                    )
                 }
 
+                /// The table of the code running now (after a patch, the patch's).
                 #[doc(hidden)]
-                fn __tony_plugin_fingerprints() -> #fingerprints {
-                    #fingerprints {
-                        code: #code,
-                        state: #state,
-                    }
+                fn __tony_plugin_now() -> ::tony_core::__private::VTable {
+                    #hot(Self::__tony_plugin_code, ()).1
                 }
 
                 #[doc(hidden)]
@@ -220,15 +226,25 @@ fn plugin_struct(p: &Plugin<'_>, source: &Source) -> TokenStream {
                 const STATE_FINGERPRINT: u64 = #state;
 
                 fn descriptor() -> #descriptor {
+                    let (parts, now) = #hot(Self::__tony_plugin_code, ());
                     ::tony_core::__private::descriptor(
-                        #hot(Self::__tony_plugin_metadata, ()),
+                        parts,
                         ::tony_core::__private::VTable {
-                            fingerprints: #fingerprints_entry,
-                            create: || #hot(Self::__tony_plugin_create, ()),
-                            save: #save,
-                            load: #load,
-                            migrate: #migrate,
-                            check_config: #check_config,
+                            fingerprints: || (Self::__tony_plugin_now().fingerprints)(),
+                            create: || (Self::__tony_plugin_now().create)(),
+                            save: |plugin| (Self::__tony_plugin_now().save)(plugin),
+                            load: |bytes| (Self::__tony_plugin_now().load)(bytes),
+                            migrate: |old| (Self::__tony_plugin_now().migrate)(old),
+                            check_config: match now.check_config {
+                                ::core::option::Option::Some(_) => ::core::option::Option::Some(|file, plugin| {
+                                    ::tony_core::__private::check_config_with(
+                                        Self::__tony_plugin_now().check_config,
+                                        file,
+                                        plugin,
+                                    )
+                                }),
+                                ::core::option::Option::None => ::core::option::Option::None,
+                            },
                         },
                     )
                 }

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde::{Deserialize, Serialize};
 use subsecond::JumpTable;
+use tony_core::__private::{MetadataParts, VTable};
 use tony_core::code_manifest::{self, CodeManifest, PluginCode};
 use tony_core::{
     AccessError, BoxError, ChangeKind, Context, Event, EventKind, Fingerprints, HotReloadConfig,
@@ -250,11 +251,19 @@ fn beta_value_same(b: &Beta) -> u64 {
 
 /// A new state layout for gamma (code and state fingerprints change).
 fn gamma_fingerprints_v2() -> Fingerprints {
-    let old = Gamma::__tony_plugin_fingerprints();
+    let old = (Gamma::__tony_plugin_code().1.fingerprints)();
     Fingerprints {
         code: old.code ^ 1,
         state: old.state ^ 1,
     }
+}
+
+/// Gamma's code with the new layout: what `__tony_plugin_code` answers in
+/// the patch.
+fn gamma_code_v2() -> (MetadataParts, VTable) {
+    let (parts, mut table) = Gamma::__tony_plugin_code();
+    table.fingerprints = gamma_fingerprints_v2;
+    (parts, table)
 }
 
 /// The new code's migration from the old layout (same fields here; the new
@@ -274,11 +283,17 @@ fn gamma_migrate_v2(old: &OldState<'_>) -> Result<Gamma, BoxError> {
 }
 
 fn delta_fingerprints_v2() -> Fingerprints {
-    let old = Delta::__tony_plugin_fingerprints();
+    let old = (Delta::__tony_plugin_code().1.fingerprints)();
     Fingerprints {
         code: old.code ^ 1,
         state: old.state ^ 1,
     }
+}
+
+fn delta_code_v2() -> (MetadataParts, VTable) {
+    let (parts, mut table) = Delta::__tony_plugin_code();
+    table.fingerprints = delta_fingerprints_v2;
+    (parts, table)
 }
 
 
