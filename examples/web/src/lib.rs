@@ -1,0 +1,106 @@
+//! A web service on Tony: an axum + tokio HTTP service whose routes are
+//! served by hot-reloadable plugins.
+//!
+//! | route | plugin | |
+//! |---|---|---|
+//! | `GET /hello/{name}` | `greet` | greeting from `[plugins.greet]` of the config file |
+//! | `POST /count`, `GET /count` | `counter` | behind `auth`; the count survives reloads |
+//! | (middleware) | `auth` | API keys from `[plugins.auth]`; `counter` and `metrics` depend on it (`^1.0`, `>=1.1, <2`) |
+//! | `GET /metrics` | `metrics` | optional; requests per plugin and reload events |
+//! | `GET /_tony/status` | — | plugins, versions, states, last patch receipt |
+//! | `POST /_tony/reload/{plugin}` | — | behind `auth`; a reload transaction, answered as JSON |
+//!
+//! Each plugin's file holds the plugin, its `#[tony_plugin]` methods (hot
+//! under `dx serve --hot-patch`) and its routes; [`router`] mounts the
+//! routes of the plugins the system has.
+//!
+//! # How plugins and async code meet
+//!
+//! Plugins stay synchronous: their hooks and methods are plain Rust, called
+//! inline on the runtime thread from async handlers through [`Web::call`]:
+//!
+//! ```text
+//! async handler ──► gate of plugin T (async wait while T is reloaded, bounded → 503)
+//!               ──► body: fn item, sync ──► web.with_mut::<T>(|t| t.hot_method(..))
+//! ```
+//!
+//! - **Why inline, not `spawn_blocking`**: typed access plus a plugin
+//!   method costs well under a microsecond; a `spawn_blocking` round trip
+//!   costs tens of microseconds and two thread hops per request, more than
+//!   the whole axum request (see `benches/dispatch.rs`).
+//! - **Why not async hooks**: a reload transaction is synchronous by design
+//!   (snapshot, swap, restore, rollback must not interleave with anything);
+//!   making it async would give every plugin the runtime's problems.
+//!   A plugin needing I/O in `activate` starts its own task there.
+//! - **What could block the runtime**, and how it does not: Tony's typed
+//!   access waits, on the calling thread, while a transaction holds the
+//!   plugin. Requests therefore pass a [gate](crate::Web::call) per plugin
+//!   that the reload events close and reopen: a request for a plugin under
+//!   reload waits *asynchronously* (bounded), a reload waits for the calls
+//!   already admitted before it takes the plugin, so an admitted call never
+//!   blocks on a hold, and requests to other plugins are not delayed.
+//! - **Reloads** run on blocking threads: [`Web::reload`],
+//!   [`Web::reload_config`], tony-hot's own threads. Never start one on a
+//!   runtime thread: it would wait there for the requests it should let
+//!   finish (the wait is bounded, the reload still correct, but slow).
+//!
+//! # Hot host code
+//!
+//! Handler bodies are fn items (`greet::hello_body`, ...), run by the one
+//! line marked `HOT HOST CODE` in [`Web::call`]: when tony-core can run a
+//! host fn item through subsecond's jump table, that line makes every body
+//! hot, so after a layout change it is the *new* body that asks for the
+//! plugin. Until then the bodies are not hot and a struct change answers
+//! 503 (`StaleLayout`) until restart; method edits are hot already.
+
+mod app;
+mod gate;
+mod observer;
+pub mod plugins;
+mod tony_routes;
+
+use std::path::{Path, PathBuf};
+
+use axum::Router;
+use tony_core::{HotReloadConfig, PluginSystem};
+
+pub use app::{ApiError, DEFAULT_WAIT_BOUND, Web};
+pub use gate::GateError;
+pub use observer::{Observer, ReloadRecord};
+pub use tony_routes::{reload_json, status_json};
+
+/// The service's router: the routes of every plugin the system has, and
+/// `/_tony`.
+pub fn router(web: &Web) -> Router {
+    let has = |name: &str| web.system().status().iter().any(|s| s.name == name);
+    let mut router = tony_routes::routes(web);
+    if has("greet") {
+        router = router.merge(plugins::greet::routes());
+    }
+    if has("counter") {
+        router = router.merge(plugins::counter::routes(web));
+    }
+    if has("metrics") {
+        router = router.merge(plugins::metrics::routes(web));
+    }
+    router.with_state(web.clone())
+}
+
+/// The plugin configuration file shipped with the example.
+pub fn default_config_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("web.toml")
+}
+
+/// The hot-reload configuration of the service: `TONY_ENV`'s preset, with
+/// `config_path` as the plugin configuration file.
+pub fn hot_reload_config(
+    config_path: &Path,
+) -> Result<HotReloadConfig, tony_core::error::ConfigError> {
+    Ok(HotReloadConfig::from_env()?.with_plugin_config_path(config_path))
+}
+
+/// A system of this crate's plugins (every `#[tony_plugin]` linked in),
+/// built with `config`, not yet initialized.
+pub fn system(config: HotReloadConfig) -> Result<PluginSystem, tony_core::error::SystemError> {
+    PluginSystem::builder().config(config).build()
+}

@@ -1,0 +1,130 @@
+//! What the host sees go by: requests per plugin, reload events, the last
+//! hot-patch receipt.
+//!
+//! Kept by the host, not by a plugin, so that recording never waits on a
+//! reload (a request to `greet` must not wait for `metrics` to be reloaded).
+//! The `metrics` plugin drains it into its own state when asked for a
+//! report; while `metrics` is absent or inactive, nothing is drained.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde::{Deserialize, Serialize};
+use tony_core::{Event, PatchReceipt, PluginSystem, ReloadResult};
+
+/// Reload records kept waiting for `metrics` at most; older ones are dropped.
+const PENDING_RELOADS: usize = 256;
+
+/// One reload transaction, as the metrics report lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReloadRecord {
+    /// The plugin asked for.
+    pub plugin: String,
+    /// What asked: `Manual`, `Config`, `Patch` or `Snapshot`.
+    pub trigger: String,
+    /// Whether it succeeded.
+    pub success: bool,
+    /// The dependents cycled with it.
+    pub dependents: Vec<String>,
+    /// How long it took, in microseconds.
+    pub micros: u64,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+}
+
+impl ReloadRecord {
+    fn of(r: &ReloadResult) -> Self {
+        ReloadRecord {
+            plugin: r.plugin.clone(),
+            trigger: format!("{:?}", r.trigger),
+            success: r.success,
+            dependents: r.dependents_reloaded.clone(),
+            micros: u64::try_from(r.duration.as_micros()).unwrap_or(u64::MAX),
+            error: r.error.as_ref().map(ToString::to_string),
+        }
+    }
+}
+
+/// The host's record of requests and reloads.
+pub struct Observer {
+    /// Requests dispatched to each plugin since the last drain.
+    requests: BTreeMap<String, AtomicU64>,
+    pending: Mutex<VecDeque<ReloadRecord>>,
+    reloads: AtomicU64,
+    last_patch: Mutex<Option<(PatchReceipt, std::time::SystemTime)>>,
+}
+
+impl Observer {
+    /// An observer of `system`'s plugins, subscribed to its events (the
+    /// subscription holds the observer, not the system).
+    pub(crate) fn install(system: &PluginSystem) -> Arc<Observer> {
+        let observer = Arc::new(Observer {
+            requests: system
+                .status()
+                .into_iter()
+                .map(|s| (s.name, AtomicU64::new(0)))
+                .collect(),
+            pending: Mutex::new(VecDeque::new()),
+            reloads: AtomicU64::new(0),
+            last_patch: Mutex::new(None),
+        });
+        let o = Arc::clone(&observer);
+        system.subscribe_all(move |e: &Event| match e {
+            Event::ReloadCompleted(r) | Event::ReloadFailed(r) => o.reloaded(r),
+            Event::PatchApplied(p) => {
+                *o.last_patch.lock().unwrap_or_else(PoisonError::into_inner) =
+                    Some(((**p).clone(), std::time::SystemTime::now()));
+            }
+            _ => {}
+        });
+        observer
+    }
+
+    /// Counts one request to `plugin`.
+    pub(crate) fn request(&self, plugin: &str) {
+        if let Some(n) = self.requests.get(plugin) {
+            n.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn reloaded(&self, r: &ReloadResult) {
+        self.reloads.fetch_add(1, Ordering::Relaxed);
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        if pending.len() == PENDING_RELOADS {
+            pending.pop_front();
+        }
+        pending.push_back(ReloadRecord::of(r));
+    }
+
+    /// The requests counted since the last drain, per plugin, and resets them.
+    pub fn take_requests(&self) -> Vec<(String, u64)> {
+        self.requests
+            .iter()
+            .map(|(name, n)| (name.clone(), n.swap(0, Ordering::Relaxed)))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+
+    /// The reloads recorded since the last drain, oldest first.
+    pub fn take_reloads(&self) -> Vec<ReloadRecord> {
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain(..)
+            .collect()
+    }
+
+    /// How many reload transactions ended since the service started.
+    pub fn reload_count(&self) -> u64 {
+        self.reloads.load(Ordering::Relaxed)
+    }
+
+    /// The receipt of the last hot patch, and when it came.
+    pub fn last_patch(&self) -> Option<(PatchReceipt, std::time::SystemTime)> {
+        self.last_patch
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
