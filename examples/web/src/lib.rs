@@ -66,7 +66,7 @@ use tony_core::{HotReloadConfig, PluginSystem};
 
 pub use app::{ApiError, DEFAULT_WAIT_BOUND, Web};
 pub use gate::GateError;
-pub use observer::{Observer, ReloadRecord};
+pub use observer::{Observed, Observer, ReloadRecord};
 pub use tony_routes::{reload_json, status_json};
 
 /// The service's router: the routes of every plugin the system has, and

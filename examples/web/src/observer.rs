@@ -46,11 +46,26 @@ impl ReloadRecord {
     }
 }
 
+/// What the host observed since the last [`Observer::drain`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Observed {
+    /// Requests dispatched to each plugin (only plugins with some).
+    pub requests: Vec<(String, u64)>,
+    /// Reload transactions that ended.
+    pub reloads: u64,
+    /// Of which failed.
+    pub reloads_failed: u64,
+    /// The most recent of them, oldest first (at most 256).
+    pub recent: Vec<ReloadRecord>,
+}
+
 /// The host's record of requests and reloads.
 pub struct Observer {
     /// Requests dispatched to each plugin since the last drain.
     requests: BTreeMap<String, AtomicU64>,
-    pending: Mutex<VecDeque<ReloadRecord>>,
+    /// Reloads since the last drain: (ended, failed, the latest records).
+    pending: Mutex<(u64, u64, VecDeque<ReloadRecord>)>,
+    /// Reloads since the start.
     reloads: AtomicU64,
     last_patch: Mutex<Option<(PatchReceipt, std::time::SystemTime)>>,
 }
@@ -65,7 +80,7 @@ impl Observer {
                 .into_iter()
                 .map(|s| (s.name, AtomicU64::new(0)))
                 .collect(),
-            pending: Mutex::new(VecDeque::new()),
+            pending: Mutex::new((0, 0, VecDeque::new())),
             reloads: AtomicU64::new(0),
             last_patch: Mutex::new(None),
         });
@@ -91,28 +106,33 @@ impl Observer {
     fn reloaded(&self, r: &ReloadResult) {
         self.reloads.fetch_add(1, Ordering::Relaxed);
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        if pending.len() == PENDING_RELOADS {
-            pending.pop_front();
+        let (ended, failed, recent) = &mut *pending;
+        *ended += 1;
+        if !r.success {
+            *failed += 1;
         }
-        pending.push_back(ReloadRecord::of(r));
+        if recent.len() == PENDING_RELOADS {
+            recent.pop_front();
+        }
+        recent.push_back(ReloadRecord::of(r));
     }
 
-    /// The requests counted since the last drain, per plugin, and resets them.
-    pub fn take_requests(&self) -> Vec<(String, u64)> {
-        self.requests
+    /// What was observed since the last drain; starts over.
+    pub fn drain(&self) -> Observed {
+        let requests = self
+            .requests
             .iter()
             .map(|(name, n)| (name.clone(), n.swap(0, Ordering::Relaxed)))
             .filter(|(_, n)| *n > 0)
-            .collect()
-    }
-
-    /// The reloads recorded since the last drain, oldest first.
-    pub fn take_reloads(&self) -> Vec<ReloadRecord> {
-        self.pending
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .drain(..)
-            .collect()
+            .collect();
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        let (reloads, reloads_failed, recent) = std::mem::take(&mut *pending);
+        Observed {
+            requests,
+            reloads,
+            reloads_failed,
+            recent: recent.into(),
+        }
     }
 
     /// How many reload transactions ended since the service started.

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use tony_core::{BoxError, Context, Plugin, tony_plugin};
 
 use super::auth::require_key;
-use crate::observer::ReloadRecord;
+use crate::observer::{Observed, ReloadRecord};
 use crate::{ApiError, Web};
 
 /// Reload events the report lists, most recent last.
@@ -47,15 +47,13 @@ pub struct Metrics {
 #[tony_plugin]
 impl Metrics {
     /// Adds what the host observed since the last time.
-    pub fn absorb(&mut self, requests: Vec<(String, u64)>, reloads: Vec<ReloadRecord>) {
-        for (plugin, n) in requests {
+    pub fn absorb(&mut self, observed: Observed) {
+        for (plugin, n) in observed.requests {
             *self.requests.entry(plugin).or_default() += n;
         }
-        for r in reloads {
-            self.reloads += 1;
-            if !r.success {
-                self.reloads_failed += 1;
-            }
+        self.reloads += observed.reloads;
+        self.reloads_failed += observed.reloads_failed;
+        for r in observed.recent {
             if self.recent.len() == RECENT_RELOADS {
                 self.recent.pop_front();
             }
@@ -100,7 +98,7 @@ pub async fn metrics(State(web): State<Web>) -> Result<Json<Report>, ApiError> {
 pub fn metrics_body(web: &Web, (): ()) -> Result<Report, ApiError> {
     let observer = web.observer();
     web.with_mut::<Metrics, _>(|m| {
-        m.absorb(observer.take_requests(), observer.take_reloads());
+        m.absorb(observer.drain());
         m.report()
     })
 }

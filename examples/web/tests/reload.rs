@@ -1,0 +1,328 @@
+//! Reloads while the service runs: configuration, dependents, and requests
+//! under a storm of reloads.
+#![allow(missing_docs, clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::{KEY, Service, config, start, start_with};
+use serde_json::json;
+use tony_core::{Event, EventKind, Metadata, Trigger, Validation};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_reload_changes_the_greeting_and_keeps_the_state() {
+    let s = start(&config("Hello")).await;
+    assert_eq!(s.get("/hello/ann").await.body, "Hello, ann!");
+
+    let r = s.rewrite_config(&config("Howdy")).await.unwrap().unwrap();
+    assert!(r.success, "{r:?}");
+    assert_eq!(r.trigger, Trigger::Config);
+    assert!(r.state_preserved, "{r:?}");
+    assert_eq!(s.get("/hello/ann").await.body, "Howdy, ann!");
+    let greeted = s
+        .web
+        .system()
+        .with::<tony_web_example::plugins::greet::Greet, _>(|g| g.greeted)
+        .unwrap();
+    assert_eq!(greeted, 2, "greet's state survived its config reload");
+
+    // A broken file is refused and the old greeting keeps serving.
+    let e = s
+        .rewrite_config("[plugins.greet]\ngreeting = 42\n")
+        .await
+        .unwrap_err();
+    assert!(e.contains("web.toml") && e.contains("greet"), "{e}");
+    assert_eq!(s.get("/hello/ann").await.body, "Howdy, ann!");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reloading_auth_cycles_its_dependents() {
+    let s = start(&config("Hello")).await;
+    let (tx, rx) = mpsc::channel();
+    s.web
+        .system()
+        .subscribe(EventKind::ReloadStarted, tx.clone());
+    s.web.system().subscribe(EventKind::StateRestored, tx);
+    for _ in 0..2 {
+        s.post("/count", Some(KEY)).await;
+    }
+
+    let r = s.web.reload("auth").await.unwrap();
+    assert!(r.success && r.state_preserved, "{r:?}");
+    let mut dependents = r.dependents_reloaded.clone();
+    dependents.sort();
+    // counter requires auth ^1.0, metrics requires auth >=1.1, <2; greet
+    // depends (optionally) on metrics.
+    assert_eq!(dependents, ["counter", "greet", "metrics"], "{r:?}");
+    let events: Vec<Event> = rx.try_iter().collect();
+    assert!(
+        matches!(&events[0], Event::ReloadStarted { plugins, .. } if plugins == &["auth"]),
+        "{events:?}"
+    );
+    let mut restored: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::StateRestored { plugin, .. } => Some(plugin.as_str()),
+            _ => None,
+        })
+        .collect();
+    // Dependencies first: auth, then metrics before greet (its dependent).
+    let pos = |p: &str| restored.iter().position(|x| *x == p).unwrap();
+    assert!(
+        pos("auth") < pos("counter") && pos("auth") < pos("metrics"),
+        "{restored:?}"
+    );
+    assert!(pos("metrics") < pos("greet"), "{restored:?}");
+    restored.sort();
+    assert_eq!(restored, ["auth", "counter", "greet", "metrics"]);
+
+    // The count survived the cycle; and a new key added to the config
+    // reloads auth (and its dependents) again, and works.
+    assert_eq!(s.get_with_key("/count").await.json()["count"], 2);
+    let text = config("Hello").replace("= \"tester\"", "= \"tester\", \"k2\" = \"bob\"");
+    let r = s.rewrite_config(&text).await.unwrap().unwrap();
+    assert!(r.success, "{r:?}");
+    assert_eq!(r.plugin, "auth");
+    assert!(
+        r.dependents_reloaded.contains(&"counter".to_owned()),
+        "{r:?}"
+    );
+    assert_eq!(
+        s.post("/count", Some("k2")).await.json(),
+        json!({ "count": 3, "yours": 1 })
+    );
+    let m = s.get_with_key("/metrics").await.json();
+    let recent = m["recent_reloads"].as_array().unwrap();
+    assert_eq!(recent.len(), 2, "{m}");
+    assert_eq!(recent[1]["trigger"], "Config", "{m}");
+    assert!(
+        recent[0]["dependents"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("counter")),
+        "{m}"
+    );
+    s.stop().await;
+}
+
+/// A validator that blocks a reload of `greet` until told to go on.
+#[derive(Clone, Default)]
+struct Brake {
+    engaged: Arc<AtomicBool>,
+    inside: Arc<AtomicBool>,
+}
+
+impl Brake {
+    fn validator(&self) -> impl Fn(&Metadata, &Metadata) -> Validation + Send + Sync + 'static {
+        let b = self.clone();
+        move |new: &Metadata, _: &Metadata| {
+            if new.name() == "greet" {
+                b.inside.store(true, Ordering::SeqCst);
+                let until = std::time::Instant::now() + Duration::from_secs(20);
+                while b.engaged.load(Ordering::SeqCst) && std::time::Instant::now() < until {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            }
+            Validation::valid()
+        }
+    }
+
+    async fn wait_inside(&self) {
+        while !self.inside.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+}
+
+async fn started_with_brake(bound: Duration) -> (Service, Brake) {
+    let brake = Brake::default();
+    let validator = brake.validator();
+    let s = start_with(&config("Hello"), move |b| b.validator(validator), bound).await;
+    (s, brake)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_under_reload_makes_its_requests_wait_not_the_others() {
+    let (s, brake) = started_with_brake(Duration::from_secs(30)).await;
+    let s = Arc::new(s);
+    brake.engaged.store(true, Ordering::SeqCst);
+    let reload = tokio::spawn({
+        let web = s.web.clone();
+        async move { web.reload("greet").await.unwrap() }
+    });
+    brake.wait_inside().await;
+
+    let hello = tokio::spawn({
+        let s = Arc::clone(&s);
+        async move { s.get("/hello/waiter").await }
+    });
+    // Another plugin's routes are not held up by greet's reload.
+    for n in 1..=3 {
+        assert_eq!(s.post("/count", Some(KEY)).await.json()["count"], n);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        !hello.is_finished(),
+        "the request to greet did not wait for its reload"
+    );
+
+    brake.engaged.store(false, Ordering::SeqCst);
+    let a = hello.await.unwrap();
+    assert_eq!((a.status, a.body.as_str()), (200, "Hello, waiter!"));
+    assert!(reload.await.unwrap().success);
+    let s = Arc::into_inner(s).unwrap();
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wait_is_bounded() {
+    let (s, brake) = started_with_brake(Duration::from_millis(100)).await;
+    brake.engaged.store(true, Ordering::SeqCst);
+    let reload = tokio::spawn({
+        let web = s.web.clone();
+        async move { web.reload("greet").await.unwrap() }
+    });
+    brake.wait_inside().await;
+    let a = s.get("/hello/late").await;
+    assert_eq!(
+        (a.status, a.retry_after.as_deref()),
+        (503, Some("1")),
+        "{a:?}"
+    );
+    assert!(
+        a.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("being reloaded"),
+        "{a:?}"
+    );
+    brake.engaged.store(false, Ordering::SeqCst);
+    assert!(reload.await.unwrap().success);
+    assert_eq!(s.get("/hello/late").await.status, 200);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_keep_succeeding_during_a_thousand_reloads() {
+    const RELOADS: usize = 1_000;
+    const CLIENTS: usize = 4;
+    let s = Arc::new(start(&config("Hello")).await);
+    let done = Arc::new(AtomicBool::new(false));
+    let failed = Arc::new(AtomicU64::new(0));
+    let counted = Arc::new(AtomicU64::new(0));
+    let during = Arc::new(AtomicU64::new(0));
+
+    // The reloads, from another task (a blocking thread, as every reload
+    // must be): auth (cycles all the others), counter, greet, a config
+    // change, in turn.
+    let reloader = tokio::task::spawn_blocking({
+        let system = s.web.system().clone();
+        let path = s.config_path.clone();
+        let done = Arc::clone(&done);
+        move || {
+            let mut failures = Vec::new();
+            for i in 0..RELOADS {
+                let r = match i % 4 {
+                    0 => system.reload_plugin("auth"),
+                    1 => system.reload_plugin("counter"),
+                    2 => system.reload_plugin("greet"),
+                    _ => {
+                        let greeting = if i % 8 == 3 { "Hi" } else { "Hello" };
+                        std::fs::write(&path, config(greeting)).unwrap();
+                        system.reload_plugin_config(&path).unwrap().unwrap()
+                    }
+                };
+                if !r.success || !r.state_preserved {
+                    failures.push(format!("{r:?}"));
+                }
+            }
+            done.store(true, Ordering::SeqCst);
+            failures
+        }
+    });
+
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            let (s, done, failed, counted, during) = (
+                Arc::clone(&s),
+                Arc::clone(&done),
+                Arc::clone(&failed),
+                Arc::clone(&counted),
+                Arc::clone(&during),
+            );
+            tokio::spawn(async move {
+                let mut errors = Vec::new();
+                while !done.load(Ordering::SeqCst) {
+                    let (method, path, key) = match c % 2 {
+                        0 => ("POST", "/count", Some(KEY)),
+                        _ => ("GET", "/hello/storm", None),
+                    };
+                    match s.try_send(method, path, key).await {
+                        Ok(a) if a.status == 200 => {
+                            if path == "/count" {
+                                counted.fetch_add(1, Ordering::SeqCst);
+                            } else {
+                                assert!(
+                                    a.body == "Hello, storm!" || a.body == "Hi, storm!",
+                                    "{a:?}"
+                                );
+                            }
+                            if !done.load(Ordering::SeqCst) {
+                                during.fetch_add(1, Ordering::SeqCst);
+                            }
+                        }
+                        other => {
+                            failed.fetch_add(1, Ordering::SeqCst);
+                            errors.push(format!("{method} {path}: {other:?}"));
+                        }
+                    }
+                }
+                errors
+            })
+        })
+        .collect();
+
+    let reload_failures = reloader.await.unwrap();
+    let mut errors = Vec::new();
+    for c in clients {
+        errors.extend(c.await.unwrap());
+    }
+    assert!(
+        reload_failures.is_empty(),
+        "{} failed reloads: {:?}",
+        reload_failures.len(),
+        reload_failures.first()
+    );
+    assert_eq!(
+        failed.load(Ordering::SeqCst),
+        0,
+        "failed requests, first ones: {:?}",
+        &errors[..errors.len().min(5)]
+    );
+    assert!(
+        during.load(Ordering::SeqCst) > 0,
+        "no request ran during the reloads"
+    );
+    let count = s.get_with_key("/count").await.json()["count"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(
+        count,
+        counted.load(Ordering::SeqCst),
+        "the counter lost or invented counts"
+    );
+    let m = s.get_with_key("/metrics").await.json();
+    assert_eq!(m["reloads"], RELOADS as u64, "{}", m["reloads"]);
+    assert_eq!(m["reloads_failed"], 0);
+    eprintln!(
+        "{RELOADS} reloads, {} requests during them ({count} counted), 0 failed",
+        during.load(Ordering::SeqCst)
+    );
+    let s = Arc::into_inner(s).unwrap();
+    s.stop().await;
+}
