@@ -12,6 +12,8 @@
 
 use std::hint::black_box;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
@@ -20,6 +22,7 @@ use axum::http::Request;
 use axum::routing::get;
 use criterion::{Criterion, criterion_group, criterion_main};
 use tony_core::{HotReloadConfig, PluginSystem};
+use tony_web_example::plugins::greet::{Greet, hello_body};
 use tony_web_example::{Web, router};
 use tower::ServiceExt;
 
@@ -38,8 +41,8 @@ async fn plain_hello(
     format!("{}, {name}!", g.greeting)
 }
 
-fn request() -> Request<Body> {
-    Request::get("/hello/bench").body(Body::empty()).unwrap()
+fn request(path: &'static str) -> Request<Body> {
+    Request::get(path).body(Body::empty()).unwrap()
 }
 
 fn bench(c: &mut Criterion) {
@@ -48,35 +51,118 @@ fn bench(c: &mut Criterion) {
         .build()
         .unwrap();
 
-    let plain = Router::new()
-        .route("/hello/{name}", get(plain_hello))
-        .with_state(Arc::new(Mutex::new(PlainGreet {
-            greeted: 0,
-            greeting: "Hello".to_owned(),
-        })));
-
+    let plain_state = Arc::new(Mutex::new(PlainGreet {
+        greeted: 0,
+        greeting: "Hello".to_owned(),
+    }));
     let system = PluginSystem::builder()
         .config(HotReloadConfig::default().with_enabled(false))
         .build()
         .unwrap();
     system.initialize().unwrap();
-    let web = Web::new(system);
-    let tony = router(&web);
+    let web = Web::new(system.clone());
+    // One router, so both routes are found in the same routing table: the
+    // service's own, plus the plain route.
+    let app = router(&web).merge(
+        Router::new()
+            .route("/plain/{name}", get(plain_hello))
+            .with_state(Arc::clone(&plain_state)),
+    );
 
     // Same answer from both.
-    for app in [&plain, &tony] {
-        let r = rt.block_on(app.clone().oneshot(request())).unwrap();
+    for path in ["/plain/bench", "/hello/bench"] {
+        let r = rt.block_on(app.clone().oneshot(request(path))).unwrap();
         assert!(r.status().is_success());
     }
 
-    let mut group = c.benchmark_group("hello");
+    let mut group = c.benchmark_group("request");
     group.bench_function("plain_axum", |b| {
-        b.iter(|| black_box(rt.block_on(plain.clone().oneshot(request())).unwrap()))
+        b.iter(|| {
+            black_box(
+                rt.block_on(app.clone().oneshot(request("/plain/bench")))
+                    .unwrap(),
+            )
+        })
     });
     group.bench_function("tony_plugin", |b| {
-        b.iter(|| black_box(rt.block_on(tony.clone().oneshot(request())).unwrap()))
+        b.iter(|| {
+            black_box(
+                rt.block_on(app.clone().oneshot(request("/hello/bench")))
+                    .unwrap(),
+            )
+        })
     });
     group.finish();
+
+    // Where the difference goes: the handler's work alone, without axum.
+    let mut group = c.benchmark_group("handler_only");
+    group.bench_function("plain_mutex", |b| {
+        b.iter(|| {
+            let mut g = plain_state.lock().unwrap();
+            g.greeted += 1;
+            black_box(format!("{}, {}!", g.greeting, black_box("bench")))
+        })
+    });
+    group.bench_function("tony_typed_access", |b| {
+        b.iter(|| {
+            black_box(
+                system
+                    .with_mut::<Greet, _>(|g| g.hello(black_box("bench")))
+                    .unwrap(),
+            )
+        })
+    });
+    group.bench_function("tony_web_call", |b| {
+        b.iter(|| {
+            black_box(ready(web.call::<Greet, _, _, _>(hello_body, "bench".to_owned())).unwrap())
+        })
+    });
+    group.finish();
+
+    interleaved(&rt, &app);
+}
+
+/// Polls a future that is ready at once (the gate's open path never waits).
+fn ready<F: Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(out) => out,
+        Poll::Pending => panic!("the future waited"),
+    }
+}
+
+/// The ratio again, measured so that background load on a shared machine
+/// hits both sides alike: rounds of `BATCH` plain requests then `BATCH`
+/// Tony requests, alternating; the median of the per-round ratios.
+fn interleaved(rt: &tokio::runtime::Runtime, app: &Router) {
+    const ROUNDS: usize = 200;
+    const BATCH: u32 = 2_000;
+    let time = |path: &'static str| {
+        let t = Instant::now();
+        for _ in 0..BATCH {
+            black_box(rt.block_on(app.clone().oneshot(request(path))).unwrap());
+        }
+        t.elapsed().as_nanos() as f64 / f64::from(BATCH)
+    };
+    let mut ratios = Vec::with_capacity(ROUNDS);
+    let (mut plain_ns, mut tony_ns) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let p = time("/plain/bench");
+        let t = time("/hello/bench");
+        plain_ns.push(p);
+        tony_ns.push(t);
+        ratios.push(t / p);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    eprintln!(
+        "interleaved: plain {:.0} ns, tony {:.0} ns per request (medians of {ROUNDS} rounds of {BATCH}); median ratio tony/plain = {:.3}",
+        median(&mut plain_ns),
+        median(&mut tony_ns),
+        median(&mut ratios)
+    );
 }
 
 criterion_group!(benches, bench);

@@ -55,7 +55,7 @@ impl Web {
     /// a plugin under reload.
     pub fn with_wait_bound(system: PluginSystem, wait_bound: Duration) -> Self {
         let gates = Gates::install(&system, DRAIN_BOUND);
-        let observer = Observer::install(&system);
+        let observer = Observer::install(&system, Arc::clone(&gates));
         Web {
             inner: Arc::new(Inner {
                 system,
@@ -97,10 +97,13 @@ impl Web {
     {
         const { assert!(size_of::<F>() == 0, "a handler body must be a fn item") };
         let _permit = match self.inner.gates.get(T::NAME) {
-            Some(gate) => Some(gate.admit(self.inner.wait_bound).await?),
+            Some(gate) => {
+                let permit = gate.admit(self.inner.wait_bound).await?;
+                gate.count_request();
+                Some(permit)
+            }
             None => None, // not one of the system's plugins: typed access says so
         };
-        self.inner.observer.request(T::NAME);
         // HOT HOST CODE: the one line to change when tony-core can run a host
         // fn item through the jump table, e.g. `tony_core::hot_host(body)(self, args)`.
         body(self, args)

@@ -25,6 +25,7 @@
 //! blocks its thread for the length of the transaction.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -45,13 +46,15 @@ pub enum GateError {
     },
 }
 
+/// The bit of [`Gate::state`] that says a transaction has the gate closed;
+/// the other bits count the admitted calls.
+const CLOSED: usize = 1 << (usize::BITS - 1);
+
 #[derive(Default)]
-struct GateState {
+struct Slow {
     /// Transactions that closed the gate and have not ended (0 or 1:
     /// Tony serializes transactions).
     closed: u32,
-    /// Calls admitted and not yet returned.
-    admitted: usize,
     /// Requests waiting for the gate to reopen.
     waiting: usize,
 }
@@ -59,9 +62,14 @@ struct GateState {
 /// The gate of one plugin.
 pub(crate) struct Gate {
     name: String,
-    state: Mutex<GateState>,
-    /// Signalled when `admitted` or `waiting` drops: the closing
-    /// transaction waits on it.
+    /// [`CLOSED`] | admitted calls: the fast path is one atomic add.
+    state: AtomicUsize,
+    /// Requests dispatched to the plugin since the last drain.
+    requests: AtomicU64,
+    /// Closing, reopening and waiting: the slow path.
+    slow: Mutex<Slow>,
+    /// Signalled when the last admitted call of a closed gate returns, or
+    /// a waiting request is admitted: the closing transaction waits on it.
     changed: Condvar,
     /// Woken when the gate reopens: waiting requests wait on it.
     reopened: Notify,
@@ -72,11 +80,7 @@ pub(crate) struct Permit<'a>(&'a Gate);
 
 impl Drop for Permit<'_> {
     fn drop(&mut self) {
-        let mut s = self.0.lock();
-        s.admitted -= 1;
-        if s.admitted == 0 && s.closed > 0 {
-            self.0.changed.notify_all();
-        }
+        self.0.leave();
     }
 }
 
@@ -96,28 +100,46 @@ impl Gate {
     fn new(name: &str) -> Self {
         Gate {
             name: name.to_owned(),
-            state: Mutex::new(GateState::default()),
+            state: AtomicUsize::new(0),
+            requests: AtomicU64::new(0),
+            slow: Mutex::new(Slow::default()),
             changed: Condvar::new(),
             reopened: Notify::new(),
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, GateState> {
+    fn lock(&self) -> MutexGuard<'_, Slow> {
         // The critical sections below cannot panic; a poisoned lock is still consistent.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        self.slow.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Enters if the gate is open.
+    fn try_enter(&self) -> bool {
+        if self.state.fetch_add(1, Ordering::SeqCst) & CLOSED == 0 {
+            true
+        } else {
+            self.leave();
+            false
+        }
+    }
+
+    fn leave(&self) {
+        if self.state.fetch_sub(1, Ordering::SeqCst) == CLOSED | 1 {
+            // The last call out of a closed gate: the transaction may be
+            // waiting. Taking the lock orders this after its check.
+            let _s = self.lock();
+            self.changed.notify_all();
+        }
     }
 
     /// Admits a call, waiting (asynchronously, up to `bound`) while a
-    /// transaction has the gate closed. Uncontended: one lock, no await.
+    /// transaction has the gate closed. Uncontended: one atomic add, no
+    /// lock, no await.
     pub(crate) async fn admit(&self, bound: Duration) -> Result<Permit<'_>, GateError> {
-        {
-            let mut s = self.lock();
-            if s.closed == 0 {
-                s.admitted += 1;
-                return Ok(Permit(self));
-            }
-            s.waiting += 1;
+        if self.try_enter() {
+            return Ok(Permit(self));
         }
+        self.lock().waiting += 1;
         let waiting = Waiting(self);
         let started = Instant::now();
         let deadline = started + bound;
@@ -126,14 +148,9 @@ impl Gate {
             tokio::pin!(notified);
             // Registered before the check: a reopen in between still wakes us.
             notified.as_mut().enable();
-            {
-                let mut s = self.lock();
-                if s.closed == 0 {
-                    s.admitted += 1;
-                    drop(s);
-                    drop(waiting);
-                    return Ok(Permit(self));
-                }
+            if self.try_enter() {
+                drop(waiting);
+                return Ok(Permit(self));
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
                 return Err(GateError::Timeout {
@@ -142,6 +159,11 @@ impl Gate {
                 });
             }
         }
+    }
+
+    /// Counts one request.
+    pub(crate) fn count_request(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Closes the gate for a transaction: first lets in the requests still
@@ -155,14 +177,17 @@ impl Gate {
             .wait_timeout_while(s, bound, |s| s.waiting > 0 && s.closed == 0)
             .unwrap_or_else(PoisonError::into_inner);
         s.closed += 1;
+        self.state.fetch_or(CLOSED, Ordering::SeqCst);
         let (s, drained) = self
             .changed
-            .wait_timeout_while(s, bound, |s| s.admitted > 0)
+            .wait_timeout_while(s, bound, |_| {
+                self.state.load(Ordering::SeqCst) & !CLOSED > 0
+            })
             .unwrap_or_else(PoisonError::into_inner);
         if fair.timed_out() || drained.timed_out() {
             tracing::warn!(
                 plugin = %self.name,
-                admitted = s.admitted,
+                admitted = self.state.load(Ordering::SeqCst) & !CLOSED,
                 waiting = s.waiting,
                 "reload went ahead before the plugin's requests drained (are reloads started on a runtime thread?)"
             );
@@ -173,9 +198,15 @@ impl Gate {
         let mut s = self.lock();
         s.closed = s.closed.saturating_sub(1);
         if s.closed == 0 {
+            self.state.fetch_and(!CLOSED, Ordering::SeqCst);
             drop(s);
             self.reopened.notify_waiters();
         }
+    }
+
+    #[cfg(test)]
+    fn is_closed(&self) -> bool {
+        self.state.load(Ordering::SeqCst) & CLOSED != 0
     }
 }
 
@@ -234,6 +265,16 @@ impl Gates {
     /// The gate of `plugin`, if it is one of the system's.
     pub(crate) fn get(&self, plugin: &str) -> Option<&Gate> {
         self.gates.get(plugin)
+    }
+
+    /// The requests counted per plugin since the last call (only plugins
+    /// with some); starts over.
+    pub(crate) fn take_requests(&self) -> Vec<(String, u64)> {
+        self.gates
+            .iter()
+            .map(|(name, g)| (name.clone(), g.requests.swap(0, Ordering::Relaxed)))
+            .filter(|(_, n)| *n > 0)
+            .collect()
     }
 
     fn close(&self, targets: &[String]) {
@@ -313,6 +354,7 @@ mod tests {
         let e = gate.admit(Duration::from_millis(20)).await.err().unwrap();
         assert!(matches!(e, GateError::Timeout { ref plugin, .. } if plugin == "p"));
         assert_eq!(gate.lock().waiting, 0);
+        assert!(gate.is_closed());
     }
 
     #[test]
@@ -333,6 +375,9 @@ mod tests {
         drop(permit);
         assert!(closer.join().unwrap() >= Duration::from_millis(40));
         assert_eq!(gate.lock().closed, 1);
+        assert!(gate.is_closed());
+        gate.reopen();
+        assert!(!gate.is_closed() && gate.try_enter());
     }
 
     #[test]

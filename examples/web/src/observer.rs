@@ -6,12 +6,14 @@
 //! The `metrics` plugin drains it into its own state when asked for a
 //! report; while `metrics` is absent or inactive, nothing is drained.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 use tony_core::{Event, PatchReceipt, PluginSystem, ReloadResult};
+
+use crate::gate::Gates;
 
 /// Reload records kept waiting for `metrics` at most; older ones are dropped.
 const PENDING_RELOADS: usize = 256;
@@ -61,8 +63,8 @@ pub struct Observed {
 
 /// The host's record of requests and reloads.
 pub struct Observer {
-    /// Requests dispatched to each plugin since the last drain.
-    requests: BTreeMap<String, AtomicU64>,
+    /// The gates, which count the requests they admit.
+    gates: Arc<Gates>,
     /// Reloads since the last drain: (ended, failed, the latest records).
     pending: Mutex<(u64, u64, VecDeque<ReloadRecord>)>,
     /// Reloads since the start.
@@ -73,13 +75,9 @@ pub struct Observer {
 impl Observer {
     /// An observer of `system`'s plugins, subscribed to its events (the
     /// subscription holds the observer, not the system).
-    pub(crate) fn install(system: &PluginSystem) -> Arc<Observer> {
+    pub(crate) fn install(system: &PluginSystem, gates: Arc<Gates>) -> Arc<Observer> {
         let observer = Arc::new(Observer {
-            requests: system
-                .status()
-                .into_iter()
-                .map(|s| (s.name, AtomicU64::new(0)))
-                .collect(),
+            gates,
             pending: Mutex::new((0, 0, VecDeque::new())),
             reloads: AtomicU64::new(0),
             last_patch: Mutex::new(None),
@@ -94,13 +92,6 @@ impl Observer {
             _ => {}
         });
         observer
-    }
-
-    /// Counts one request to `plugin`.
-    pub(crate) fn request(&self, plugin: &str) {
-        if let Some(n) = self.requests.get(plugin) {
-            n.fetch_add(1, Ordering::Relaxed);
-        }
     }
 
     fn reloaded(&self, r: &ReloadResult) {
@@ -119,12 +110,7 @@ impl Observer {
 
     /// What was observed since the last drain; starts over.
     pub fn drain(&self) -> Observed {
-        let requests = self
-            .requests
-            .iter()
-            .map(|(name, n)| (name.clone(), n.swap(0, Ordering::Relaxed)))
-            .filter(|(_, n)| *n > 0)
-            .collect();
+        let requests = self.gates.take_requests();
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         let (reloads, reloads_failed, recent) = std::mem::take(&mut *pending);
         Observed {
