@@ -98,7 +98,10 @@ impl Web {
         const { assert!(size_of::<F>() == 0, "a handler body must be a fn item") };
         let _permit = match self.inner.gates.get(T::NAME) {
             Some(gate) => {
-                let permit = gate.admit(self.inner.wait_bound).await?;
+                let permit = match gate.try_admit() {
+                    Some(permit) => permit,
+                    None => gate.admit(self.inner.wait_bound).await?,
+                };
                 gate.count_request();
                 Some(permit)
             }

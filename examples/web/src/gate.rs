@@ -25,6 +25,7 @@
 //! blocks its thread for the length of the transaction.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -132,33 +133,46 @@ impl Gate {
         }
     }
 
+    /// Admits a call if the gate is open: one atomic add, no lock.
+    pub(crate) fn try_admit(&self) -> Option<Permit<'_>> {
+        self.try_enter().then_some(Permit(self))
+    }
+
     /// Admits a call, waiting (asynchronously, up to `bound`) while a
-    /// transaction has the gate closed. Uncontended: one atomic add, no
-    /// lock, no await.
-    pub(crate) async fn admit(&self, bound: Duration) -> Result<Permit<'_>, GateError> {
-        if self.try_enter() {
-            return Ok(Permit(self));
-        }
-        self.lock().waiting += 1;
-        let waiting = Waiting(self);
-        let started = Instant::now();
-        let deadline = started + bound;
-        loop {
-            let notified = self.reopened.notified();
-            tokio::pin!(notified);
-            // Registered before the check: a reopen in between still wakes us.
-            notified.as_mut().enable();
-            if self.try_enter() {
-                drop(waiting);
-                return Ok(Permit(self));
+    /// transaction has the gate closed.
+    ///
+    /// Boxed: the waiting machinery (a `Notified`, a timer) is large, and
+    /// the caller's future, which every request allocates, should not
+    /// carry it for the path that never waits ([`Gate::try_admit`]).
+    pub(crate) fn admit(
+        &self,
+        bound: Duration,
+    ) -> Pin<Box<dyn Future<Output = Result<Permit<'_>, GateError>> + Send + '_>> {
+        Box::pin(async move {
+            if let Some(permit) = self.try_admit() {
+                return Ok(permit);
             }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return Err(GateError::Timeout {
-                    plugin: self.name.clone(),
-                    waited: started.elapsed(),
-                });
+            self.lock().waiting += 1;
+            let waiting = Waiting(self);
+            let started = Instant::now();
+            let deadline = started + bound;
+            loop {
+                let notified = self.reopened.notified();
+                tokio::pin!(notified);
+                // Registered before the check: a reopen in between still wakes us.
+                notified.as_mut().enable();
+                if let Some(permit) = self.try_admit() {
+                    drop(waiting);
+                    return Ok(permit);
+                }
+                if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                    return Err(GateError::Timeout {
+                        plugin: self.name.clone(),
+                        waited: started.elapsed(),
+                    });
+                }
             }
-        }
+        })
     }
 
     /// Counts one request.
