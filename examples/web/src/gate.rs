@@ -135,7 +135,7 @@ impl Gate {
 
     /// Admits a call if the gate is open: one atomic add, no lock.
     pub(crate) fn try_admit(&self) -> Option<Permit<'_>> {
-        self.try_enter().then_some(Permit(self))
+        self.try_enter().then(|| Permit(self)) // lazily: a Permit dropped unused would leave()
     }
 
     /// Admits a call, waiting (asynchronously, up to `bound`) while a
