@@ -22,8 +22,14 @@ use axum::http::Request;
 use axum::routing::get;
 use criterion::{Criterion, criterion_group, criterion_main};
 use tony_core::{HotReloadConfig, PluginSystem};
-use tony_web_example::plugins::greet::{Greet, hello_body};
-use tony_web_example::{Web, router};
+use tony_web_example::Web;
+
+// The service's plugins and router, as the binary compiles them.
+#[path = "../src/service/mod.rs"]
+mod service;
+
+use service::plugins::greet::{Greet, hello_body};
+use service::router;
 use tower::ServiceExt;
 
 /// The plain route's state: what the `greet` plugin keeps, behind a lock.
@@ -89,7 +95,7 @@ fn bench(c: &mut Criterion) {
             State(Arc::clone(&plain_state)),
             Path(String::new())
         )),
-        size_of_val(&tony_web_example::plugins::greet::hello(
+        size_of_val(&service::plugins::greet::hello(
             State(web.clone()),
             Path(String::new())
         ))

@@ -10,9 +10,12 @@
 //! | `GET /_tony/status` | — | plugins, versions, states, last patch receipt |
 //! | `POST /_tony/reload/{plugin}` | — | behind `auth`; a reload transaction, answered as JSON |
 //!
-//! Each plugin's file holds the plugin, its `#[tony_plugin]` methods (hot
-//! under `dx serve --hot-patch`) and its routes; [`router`] mounts the
-//! routes of the plugins the system has.
+//! This library is the host side: [`Web`] (the system, the gates in front
+//! of its plugins, what the host observed), [`ApiError`], the `/_tony` JSON.
+//! The plugins and the router live in the binary crate, `src/service/`
+//! (each plugin's file holds the plugin, its `#[tony_plugin]` methods and
+//! its routes), because dx hot-patches the binary crate only; the tests and
+//! the bench compile the same files.
 //!
 //! # How plugins and async code meet
 //!
@@ -56,35 +59,16 @@
 mod app;
 mod gate;
 mod observer;
-pub mod plugins;
-mod tony_routes;
+mod status;
 
 use std::path::{Path, PathBuf};
 
-use axum::Router;
 use tony_core::{HotReloadConfig, PluginSystem};
 
 pub use app::{ApiError, DEFAULT_WAIT_BOUND, Web};
 pub use gate::GateError;
 pub use observer::{Observed, Observer, ReloadRecord};
-pub use tony_routes::{reload_json, status_json};
-
-/// The service's router: the routes of every plugin the system has, and
-/// `/_tony`.
-pub fn router(web: &Web) -> Router {
-    let has = |name: &str| web.system().status().iter().any(|s| s.name == name);
-    let mut router = tony_routes::routes(web);
-    if has("greet") {
-        router = router.merge(plugins::greet::routes());
-    }
-    if has("counter") {
-        router = router.merge(plugins::counter::routes(web));
-    }
-    if has("metrics") {
-        router = router.merge(plugins::metrics::routes(web));
-    }
-    router.with_state(web.clone())
-}
+pub use status::{reload_json, status_json};
 
 /// The plugin configuration file shipped with the example.
 pub fn default_config_path() -> PathBuf {
@@ -99,8 +83,8 @@ pub fn hot_reload_config(
     Ok(HotReloadConfig::from_env()?.with_plugin_config_path(config_path))
 }
 
-/// A system of this crate's plugins (every `#[tony_plugin]` linked in),
-/// built with `config`, not yet initialized.
+/// A system of every `#[tony_plugin]` linked into the binary, built with
+/// `config`, not yet initialized.
 pub fn system(config: HotReloadConfig) -> Result<PluginSystem, tony_core::error::SystemError> {
     PluginSystem::builder().config(config).build()
 }

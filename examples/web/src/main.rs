@@ -3,16 +3,20 @@
 //! ```text
 //! cargo run -p tony-web-example                          # on 127.0.0.1:8080, config examples/web/web.toml
 //! cargo run -p tony-web-example -- --addr 127.0.0.1:0 --config my.toml
+//! TONY_WEB_ADDR=127.0.0.1:0 dx serve ...                   # (dx keeps `--addr` for itself)
 //! dx serve --hot-patch -p tony-web-example --features hot # edit plugin methods live
 //! curl localhost:8080/hello/you
 //! curl -XPOST -H 'x-api-key: dev-key' localhost:8080/count
 //! ```
 
+mod service;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use service::router;
 use tony_hot::HotReloadExt;
-use tony_web_example::{Web, default_config_path, hot_reload_config, router};
+use tony_web_example::{Web, default_config_path, hot_reload_config};
 
 type Error = Box<dyn std::error::Error>;
 
@@ -22,21 +26,24 @@ struct Args {
     config: PathBuf,
 }
 
+fn parse_addr(v: &str) -> Result<SocketAddr, Error> {
+    v.parse()
+        .map_err(|e| format!("address {v}: {e} (expected e.g. 127.0.0.1:8080)").into())
+}
+
 fn parse_args() -> Result<Args, Error> {
     let mut args = Args {
-        addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        addr: match std::env::var("TONY_WEB_ADDR") {
+            Ok(v) => parse_addr(&v)?,
+            Err(_) => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        },
         config: default_config_path(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
         match arg.as_str() {
-            "--addr" => {
-                let v = value("--addr")?;
-                args.addr = v
-                    .parse()
-                    .map_err(|e| format!("--addr {v}: {e} (expected e.g. 127.0.0.1:8080)"))?;
-            }
+            "--addr" => args.addr = parse_addr(&value("--addr")?)?,
             "--config" => args.config = PathBuf::from(value("--config")?),
             other => {
                 return Err(

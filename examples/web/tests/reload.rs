@@ -26,7 +26,7 @@ async fn a_config_reload_changes_the_greeting_and_keeps_the_state() {
     let greeted = s
         .web
         .system()
-        .with::<tony_web_example::plugins::greet::Greet, _>(|g| g.greeted)
+        .with::<common::service::plugins::greet::Greet, _>(|g| g.greeted)
         .unwrap();
     assert_eq!(greeted, 2, "greet's state survived its config reload");
 

@@ -16,7 +16,7 @@ async fn hello_greets_with_the_configured_greeting() {
     assert_eq!(
         s.web
             .system()
-            .with::<tony_web_example::plugins::greet::Greet, _>(|g| g.greeted)
+            .with::<common::service::plugins::greet::Greet, _>(|g| g.greeted)
             .unwrap(),
         2
     );

@@ -11,7 +11,13 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use tony_core::{HotReloadConfig, PluginSystem, PluginSystemBuilder};
-use tony_web_example::{Web, router};
+use tony_web_example::Web;
+
+// The service's plugins and router, as the binary compiles them.
+#[path = "../../src/service/mod.rs"]
+pub mod service;
+
+use service::router;
 
 /// The API key the tests' config files give to `tester`.
 pub const KEY: &str = "test-key";

@@ -7,7 +7,7 @@ use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use tony_core::{BoxError, Context, Plugin, tony_plugin};
 
-use crate::{ApiError, Web};
+use tony_web_example::{ApiError, Web};
 
 /// `[plugins.greet]`.
 #[derive(Clone, Debug, Deserialize)]

@@ -11,8 +11,7 @@ use serde::{Deserialize, Serialize};
 use tony_core::{BoxError, Context, Plugin, tony_plugin};
 
 use super::auth::require_key;
-use crate::observer::{Observed, ReloadRecord};
-use crate::{ApiError, Web};
+use tony_web_example::{ApiError, Observed, ReloadRecord, Web};
 
 /// Reload events the report lists, most recent last.
 const RECENT_RELOADS: usize = 32;

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use tony_core::{BoxError, Context, Plugin, tony_plugin};
 
-use crate::{ApiError, Web};
+use tony_web_example::{ApiError, Web};
 
 /// The header that carries the API key.
 pub const API_KEY_HEADER: &str = "x-api-key";
@@ -56,11 +56,6 @@ impl Auth {
             self.refused += 1;
         }
         user
-    }
-
-    /// How many keys are configured.
-    pub fn key_count(&self) -> usize {
-        self.keys.len()
     }
 }
 

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use tony_core::{BoxError, Context, Plugin, tony_plugin};
 
 use super::auth::{User, require_key};
-use crate::{ApiError, Web};
+use tony_web_example::{ApiError, Web};
 
 /// What `/count` answers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
