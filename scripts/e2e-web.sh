@@ -75,6 +75,10 @@ say "copying the workspace to $ws"
         if ! cmp -s "$f" "$ws/$f"; then
             mkdir -p "$ws/$(dirname "$f")" && cp "$f" "$ws/$f" || exit 1
         fi
+    done || exit 1
+    # Files no longer in the workspace.
+    (cd "$ws" && find . -type f -printf '%P\0') | while IFS= read -r -d '' f; do
+        [ -f "$f" ] || rm -f "$ws/$f" || exit 1
     done
 ) || { echo "FAIL: could not copy the workspace to $ws"; exit 1; }
 
@@ -96,8 +100,9 @@ say "starting: dx serve --hot-patch -p tony-web-example --features hot (in $ws)"
 (
     cd "$ws" || exit 1
     export TELEMETRY=false NO_DOWNLOADS=1 CARGO_TARGET_DIR=$state/target RUST_BACKTRACE=0
+    export TONY_WEB_ADDR=127.0.0.1:0 # any free port; the app logs the one it got
     exec setsid "$dx" serve --hot-patch --interactive false --open false \
-        -p tony-web-example --features hot --args "--addr 127.0.0.1:0" </dev/null >>"$log" 2>&1
+        -p tony-web-example --features hot </dev/null >>"$log" 2>&1
 ) &
 dx_pid=$!
 
@@ -164,7 +169,7 @@ n=$(count_of "$c")
 
 # ---------------------------------------------------------------- (1)
 say "(1) a handler edited: Greet::hello's format gains ' (patched)'"
-if edit examples/web/src/plugins/greet.rs '/format!\("\{\}, \{name\}!", self\.config\.greeting\)/format!("{}, {name}! (patched)", self.config.greeting)/'; then
+if edit examples/web/src/service/plugins/greet.rs '/format!\("\{\}, \{name\}!", self\.config\.greeting\)/format!("{}, {name}! (patched)", self.config.greeting)/'; then
     if until_answer "get /hello/e2e" "Hello, e2e! (patched)"; then
         ms=$(ms_between "$saved_at" "$(now)")
         ok 1.new-body "the next GET /hello/e2e answers \"$answer\" (${ms} ms after the save)"
@@ -184,7 +189,7 @@ fi
 # ---------------------------------------------------------------- (2)
 say "(2) a counter method edited: Counter::step 1 -> 10"
 before=$(count_of "$(curl -s --max-time 10 -H "x-api-key: $key" "$base/count")")
-if edit examples/web/src/plugins/counter.rs '/(pub fn step\(&self\) -> u64 \{\s*)1(\s*\})/${1}10$2/'; then
+if edit examples/web/src/service/plugins/counter.rs '/(pub fn step\(&self\) -> u64 \{\s*)1(\s*\})/${1}10$2/'; then
     # Wait for the patch before counting: a POST before it still steps by 1.
     if until_answer "patch_changed" "counter"; then
         c=$(post_count)
