@@ -8,7 +8,9 @@
 #       counter, served by another plugin, keeps its count;
 #   (2) an edited counter method (`Counter::step` 1 -> 10): the next
 #       POST /count runs the new code from the kept count (n -> n + 10);
-#   (3) /_tony/status reports each patch (last_patch.changed) and the same pid.
+#   (3) /_tony/status reports each patch (last_patch.changed) and the same pid;
+#   (4) requests sent all along (GET /hello, GET /count, every 50 ms) never
+#       fail while the patches are applied.
 #
 # It prints, for each edit, the time from the file save to the first HTTP
 # answer with the new behaviour.
@@ -167,6 +169,21 @@ for _ in 1 2 3; do c=$(post_count); done
 n=$(count_of "$c")
 [ "$n" = 3 ] && ok before.count "POST /count x3 -> $c" || ko before.count "POST /count x3 -> ${c:-nothing}"
 
+# Background load for the whole run: one line per answer, "STATUS PATH".
+load_log=$state/load.txt
+: >"$load_log"
+(
+    while kill -0 "$app_pid" 2>/dev/null; do
+        for path in /hello/load /count; do
+            code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H "x-api-key: $key" "$base$path")
+            echo "$code $path" >>"$load_log"
+        done
+        sleep 0.05
+    done
+) &
+load_pid=$!
+trap 'kill "$load_pid" 2>/dev/null; stop_dx; rm -f "$state/edit.tmp"' EXIT
+
 # ---------------------------------------------------------------- (1)
 say "(1) a handler edited: Greet::hello's format gains ' (patched)'"
 if edit examples/web/src/service/plugins/greet.rs '/format!\("\{\}, \{name\}!", self\.config\.greeting\)/format!("{}, {name}! (patched)", self.config.greeting)/'; then
@@ -208,6 +225,13 @@ fi
 
 # ---------------------------------------------------------------- (3)
 say "the whole run"
+kill "$load_pid" 2>/dev/null
+wait "$load_pid" 2>/dev/null
+sent=$(wc -l <"$load_log")
+bad=$(grep -vc '^200 ' "$load_log")
+[ "$sent" -gt 0 ] && [ "$bad" = 0 ] &&
+    ok 4.no-failed-requests "$sent requests during the run, all 200" ||
+    ko 4.no-failed-requests "$bad of $sent requests failed: $(grep -v '^200 ' "$load_log" | sort | uniq -c | head -3 | tr '\n' ';')"
 pid=$(status_pid)
 [ "$pid" = "$app_pid" ] && kill -0 "$app_pid" 2>/dev/null &&
     ok 3.same-process "pid $app_pid served every request" ||
