@@ -148,6 +148,19 @@ fn bench(c: &mut Criterion) {
             black_box(ready(web.call::<Greet, _, _, _>(hello_body, "bench".to_owned())).unwrap())
         })
     });
+    // The alternative to calling plugins inline: a blocking-pool round trip.
+    group.bench_function("tony_typed_access_via_spawn_blocking", |b| {
+        b.iter(|| {
+            let system = system.clone();
+            black_box(rt.block_on(async move {
+                tokio::task::spawn_blocking(move || {
+                    system.with_mut::<Greet, _>(|g| g.hello("bench")).unwrap()
+                })
+                .await
+                .unwrap()
+            }))
+        })
+    });
     group.finish();
 
     interleaved(&rt, &app);
