@@ -216,6 +216,8 @@ async fn requests_keep_succeeding_during_a_thousand_reloads() {
     let failed = Arc::new(AtomicU64::new(0));
     let counted = Arc::new(AtomicU64::new(0));
     let during = Arc::new(AtomicU64::new(0));
+    let started = Arc::new(AtomicU64::new(0));
+    let reloading = Arc::new(AtomicBool::new(false));
 
     // The reloads, from another task (a blocking thread, as every reload
     // must be): auth (cycles all the others), counter, greet, a config
@@ -224,7 +226,17 @@ async fn requests_keep_succeeding_during_a_thousand_reloads() {
         let system = s.web.system().clone();
         let path = s.config_path.clone();
         let done = Arc::clone(&done);
+        let (started, reloading) = (Arc::clone(&started), Arc::clone(&reloading));
         move || {
+            // Start once every client has sent a request, so the two overlap
+            // whatever the machine's load (bounded, not to hang on a bug).
+            let until = std::time::Instant::now() + Duration::from_secs(30);
+            while started.load(Ordering::SeqCst) < CLIENTS as u64
+                && std::time::Instant::now() < until
+            {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            reloading.store(true, Ordering::SeqCst);
             let mut failures = Vec::new();
             for i in 0..RELOADS {
                 let r = match i % 4 {
@@ -248,21 +260,28 @@ async fn requests_keep_succeeding_during_a_thousand_reloads() {
 
     let clients: Vec<_> = (0..CLIENTS)
         .map(|c| {
-            let (s, done, failed, counted, during) = (
+            let (s, done, failed, counted, during, started, reloading) = (
                 Arc::clone(&s),
                 Arc::clone(&done),
                 Arc::clone(&failed),
                 Arc::clone(&counted),
                 Arc::clone(&during),
+                Arc::clone(&started),
+                Arc::clone(&reloading),
             );
             tokio::spawn(async move {
                 let mut errors = Vec::new();
+                let mut first = true;
                 while !done.load(Ordering::SeqCst) {
                     let (method, path, key) = match c % 2 {
                         0 => ("POST", "/count", Some(KEY)),
                         _ => ("GET", "/hello/storm", None),
                     };
-                    match s.try_send(method, path, key).await {
+                    let answer = s.try_send(method, path, key).await;
+                    if std::mem::take(&mut first) {
+                        started.fetch_add(1, Ordering::SeqCst);
+                    }
+                    match answer {
                         Ok(a) if a.status == 200 => {
                             if path == "/count" {
                                 counted.fetch_add(1, Ordering::SeqCst);
@@ -272,7 +291,7 @@ async fn requests_keep_succeeding_during_a_thousand_reloads() {
                                     "{a:?}"
                                 );
                             }
-                            if !done.load(Ordering::SeqCst) {
+                            if reloading.load(Ordering::SeqCst) && !done.load(Ordering::SeqCst) {
                                 during.fetch_add(1, Ordering::SeqCst);
                             }
                         }
