@@ -113,7 +113,7 @@ impl Service {
         path: &str,
         key: Option<&str>,
     ) -> Result<Answer, String> {
-        let mut request = hyper::Request::builder()
+        let mut request = axum::http::Request::builder()
             .method(method)
             .uri(format!("http://{}{path}", self.addr));
         if let Some(key) = key {
