@@ -19,7 +19,7 @@ use std::time::Duration;
 use plugins::banner::Banner;
 use plugins::counter::Counter;
 use plugins::reporter::Reporter;
-use tony_core::{HotReloadConfig, Metadata, PluginSystem, Unload, Validation};
+use tony_core::{HotReloadConfig, Metadata, PluginSystem, Unload, Validation, hot};
 use tony_hot::HotReloadExt;
 
 type Error = Box<dyn std::error::Error>;
@@ -172,6 +172,21 @@ fn scripted_round(
     Ok(())
 }
 
+/// One tick of the live demo: the counter and the banner, printed when they
+/// change.
+fn live_tick(system: &PluginSystem, last: &mut String) {
+    let count = system.with_mut::<Counter, _>(|c| c.tick());
+    let banner = system.with_mut::<Banner, _>(|b| b.render());
+    let line = match (count, banner) {
+        (Ok(count), Ok(banner)) => format!("counter = {count:<6} banner: [{}]", banner.trim()),
+        (count, banner) => format!("counter: {count:?} banner: {banner:?}"),
+    };
+    if line != *last {
+        println!("{line}");
+        *last = line;
+    }
+}
+
 /// Ticks once a second until Ctrl-C, with hot reload on.
 fn live(system: &PluginSystem) -> Result<(), Error> {
     let stop = Arc::new(AtomicBool::new(false));
@@ -198,16 +213,9 @@ fn live(system: &PluginSystem) -> Result<(), Error> {
     );
     let mut last = String::new();
     while !stop.load(Ordering::SeqCst) {
-        let count = system.with_mut::<Counter, _>(|c| c.tick());
-        let banner = system.with_mut::<Banner, _>(|b| b.render());
-        let line = match (count, banner) {
-            (Ok(count), Ok(banner)) => format!("counter = {count:<6} banner: [{}]", banner.trim()),
-            (count, banner) => format!("counter: {count:?} banner: {banner:?}"),
-        };
-        if line != last {
-            println!("{line}");
-            last = line;
-        }
+        // Through the jump table: under dx, an edit of `live_tick` (or of a
+        // plugin's struct it reads) runs from the next tick on.
+        hot::call(live_tick, (system, &mut last));
         for _ in 0..10 {
             if stop.load(Ordering::SeqCst) {
                 break;

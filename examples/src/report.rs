@@ -96,12 +96,14 @@ pub fn log_events(system: &PluginSystem) {
                     .map(ToString::to_string)
                     .unwrap_or_default()
             ),
-            // pid and wall-clock time: scripts/e2e-hotpatch.sh checks the process survived and
-            // measures save -> active from them.
+            // pid and wall-clock time: whoever reads the log can tell the process survived
+            // and measure save -> active from them.
             Event::PatchApplied(p) => format!(
-                "hot patch: {} (changed: {}; cycled: {}; applied: {}) [pid {} at {}]",
+                "hot patch: {} (changed: {}; added: {}; removed: {}; cycled: {}; applied: {}) [pid {} at {}]",
                 p.note,
                 names(&p.changed),
+                names(&p.added),
+                names(&p.removed),
                 names(&p.cycled),
                 p.applied,
                 std::process::id(),

@@ -1,15 +1,10 @@
-//! Typed access to a live plugin instance: waiting for reloads, checking the
-//! caller's state layout, refusing re-entry.
+//! [`AccessError`]: why typed access to a live plugin failed.
 //!
-//! The user's closure runs with the plugin's slot locked, so two threads
-//! never touch one instance at once. Nesting accesses to *different* plugins
-//! in opposite orders on two threads can deadlock, like any two locks; access
-//! to the same plugin from inside its own access is refused.
+//! Typed access lends the live instance to the caller's closure; no lock is
+//! held while the closure runs (see `docs/concurrency.md`). The engine side
+//! is `engine.rs`, the typed wrappers are in `plugin_type.rs`.
 
-use std::any::Any;
-
-use crate::system::{BUSY, Inner};
-use crate::{PluginState, PluginType};
+use crate::status::PluginState;
 
 /// Why typed access to a plugin failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,61 +45,9 @@ pub enum AccessError {
     /// Typed access to a plugin from inside typed access to the same plugin.
     #[error("plugin `{0}` is already borrowed by this thread")]
     Reentrant(String),
-}
-
-struct AccessGuard;
-
-impl AccessGuard {
-    fn enter(name: &str) -> Result<AccessGuard, AccessError> {
-        BUSY.with_borrow_mut(|(names, _)| {
-            if names.iter().any(|n| n == name) {
-                return Err(AccessError::Reentrant(name.to_owned()));
-            }
-            names.push(name.to_owned());
-            Ok(AccessGuard)
-        })
-    }
-}
-
-impl Drop for AccessGuard {
-    fn drop(&mut self) {
-        BUSY.with_borrow_mut(|(names, _)| names.pop());
-    }
-}
-
-impl Inner {
-    pub(crate) fn with<T: PluginType, R>(&self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
-        self.with_mut(|t: &mut T| f(t))
-    }
-
-    pub(crate) fn with_mut<T: PluginType, R>(
-        &self,
-        f: impl FnOnce(&mut T) -> R,
-    ) -> Result<R, AccessError> {
-        let slot = self
-            .slots
-            .get(T::NAME)
-            .ok_or_else(|| AccessError::Unknown(T::NAME.to_owned()))?;
-        let _guard = AccessGuard::enter(T::NAME)?;
-        let mut s = slot.lock();
-        if s.live.state != T::STATE_FINGERPRINT && s.instance.is_some() {
-            return Err(AccessError::StaleLayout {
-                plugin: T::NAME.to_owned(),
-                expected: T::STATE_FINGERPRINT,
-                live: s.live.state,
-            });
-        }
-        let state = s.state;
-        let instance = s.instance.as_mut().ok_or_else(|| AccessError::NotActive {
-            plugin: T::NAME.to_owned(),
-            state,
-        })?;
-        let typed = (&mut **instance as &mut dyn Any)
-            .downcast_mut::<T>()
-            .ok_or_else(|| AccessError::WrongType {
-                plugin: T::NAME.to_owned(),
-                expected: std::any::type_name::<T>(),
-            })?;
-        Ok(f(typed))
-    }
+    /// Waiting for the plugin would close a cycle: its holder waits (directly
+    /// or through others) for a plugin this thread holds. Refused instead of
+    /// deadlocking; retry once this thread's outer access has ended.
+    #[error("plugin `{0}` is held by a thread that waits for a plugin this thread holds")]
+    WouldDeadlock(String),
 }

@@ -1,20 +1,29 @@
 //! [`PluginSystemBuilder`]: the seed's `initializePluginSystem`, as a builder.
 
 use std::any::Any;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 
 use semver::Version;
 
-use crate::context::{HOST, Services};
-use crate::events::Bus;
-use crate::slot::Slot;
-use crate::system::{Error, Inner};
-use crate::{
-    HotReloadConfig, Metadata, PluginConfigFile, PluginDescriptor, PluginSystem, PluginType,
-    Registry, Validator,
-};
+use crate::config::HotReloadConfig;
+use crate::config_file::PluginConfigFile;
+use crate::descriptor::PluginDescriptor;
+use crate::engine::Engine;
+use crate::metadata::Metadata;
+use crate::plugin_type::PluginType;
+use crate::registry::Registry;
+use crate::services::{HOST, Services};
+use crate::system::{Error, PluginSystem};
+use crate::validate::Validator;
 
 type Selector = Box<dyn Fn(&Metadata) -> bool>;
+
+impl PluginSystem {
+    /// Starts building a system (the seed's `initializePluginSystem`).
+    pub fn builder() -> PluginSystemBuilder {
+        PluginSystemBuilder::default()
+    }
+}
 
 /// Builds a [`PluginSystem`].
 #[derive(Default)]
@@ -112,22 +121,20 @@ impl PluginSystemBuilder {
                     source: Box::new(e),
                 })?;
         }
-        let slots = registry
+        let select = self.select;
+        let descriptors = registry
             .into_descriptors()
-            .filter(|d| self.select.as_ref().is_none_or(|keep| keep(&d.metadata)))
-            .map(|d| (d.metadata.name().to_owned(), Arc::new(Slot::new(d))))
-            .collect();
+            .filter(|d| select.as_ref().is_none_or(|keep| keep(&d.metadata)));
         Ok(PluginSystem {
-            inner: Arc::new(Inner {
-                tony_version: self.tony_version.unwrap_or_else(crate::tony_version),
-                slots,
+            engine: Arc::new(Engine::new(
+                self.tony_version
+                    .unwrap_or_else(crate::metadata::tony_version),
+                descriptors,
                 services,
-                bus: Bus::default(),
-                config: RwLock::new(config),
-                plugin_config: RwLock::new(plugin_config),
-                validators: self.validators,
-                txn: Mutex::new(()),
-            }),
+                config,
+                plugin_config,
+                self.validators,
+            )),
         })
     }
 }

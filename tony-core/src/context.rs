@@ -1,16 +1,18 @@
 //! [`Context`]: what a hook can reach — the framework version, services,
 //! dependencies and configuration.
+//!
+//! A context reaches the engine through the small [`Host`] trait, which the
+//! engine implements: this module knows nothing of the engine's state.
 
 use std::any::{Any, TypeId};
-use std::collections::HashMap;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
 
 use semver::Version;
 use serde::de::DeserializeOwned;
 
-use crate::AccessError;
-use crate::system::Inner;
-use crate::{Metadata, PluginType};
+use crate::access::AccessError;
+use crate::config_file::{self, PluginConfigFile};
+use crate::metadata::Metadata;
 
 /// Why a context call failed.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +28,30 @@ pub enum Error {
         /// Who provides it now.
         owner: String,
     },
+}
+
+/// What a context needs from the engine.
+pub(crate) trait Host {
+    fn tony_version(&self) -> &Version;
+    fn provide(
+        &self,
+        owner: &str,
+        value: Arc<dyn Any + Send + Sync>,
+        id: TypeId,
+        type_name: &'static str,
+    ) -> Result<(), Error>;
+    fn service(&self, id: TypeId) -> Option<Arc<dyn Any + Send + Sync>>;
+    /// A plugin's metadata and whether it is active.
+    fn plugin(&self, name: &str) -> Option<(Arc<Metadata>, bool)>;
+    fn plugin_config(&self) -> Option<Arc<PluginConfigFile>>;
+    /// Lends the live instance of `name` to `f` (typed access, erased);
+    /// `layout` is the caller's state fingerprint.
+    fn access(
+        &self,
+        name: &str,
+        layout: u64,
+        f: &mut dyn FnMut(&mut dyn Any),
+    ) -> Result<(), AccessError>;
 }
 
 /// What a plugin hook can reach.
@@ -55,18 +81,18 @@ pub enum Error {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Context<'a> {
-    inner: &'a Inner,
+    host: &'a dyn Host,
     plugin: &'a Metadata,
 }
 
 impl<'a> Context<'a> {
-    pub(crate) fn new(inner: &'a Inner, plugin: &'a Metadata) -> Self {
-        Context { inner, plugin }
+    pub(crate) fn new(host: &'a dyn Host, plugin: &'a Metadata) -> Self {
+        Context { host, plugin }
     }
 
     /// The version of Tony running the plugin.
     pub fn tony_version(&self) -> &Version {
-        &self.inner.tony_version
+        self.host.tony_version()
     }
 
     /// The metadata of the plugin this context was given to.
@@ -78,7 +104,7 @@ impl<'a> Context<'a> {
     /// when the plugin deactivates.
     pub fn provide<S: Any + Send + Sync>(&mut self, service: S) -> Result<Arc<S>, Error> {
         let service = Arc::new(service);
-        self.inner.services.provide(
+        self.host.provide(
             self.plugin.name(),
             Arc::clone(&service) as Arc<dyn Any + Send + Sync>,
             TypeId::of::<S>(),
@@ -89,16 +115,16 @@ impl<'a> Context<'a> {
 
     /// A service of type `S`, if some plugin (or the host) provides one.
     pub fn service<S: Any + Send + Sync>(&self) -> Option<Arc<S>> {
-        self.inner.services.get::<S>()
+        self.host.service(TypeId::of::<S>())?.downcast::<S>().ok()
     }
 
     /// A declared dependency, if it is active and in range (the seed's
     /// `getDependency`). `None` for an absent optional dependency.
     pub fn dependency(&self, name: &str) -> Option<DependencyRef<'a>> {
         let dep = self.plugin.dependencies().iter().find(|d| d.name == name)?;
-        let (metadata, active) = self.inner.peek(name)?;
+        let (metadata, active) = self.host.plugin(name)?;
         (active && dep.req.matches(metadata.version())).then_some(DependencyRef {
-            inner: self.inner,
+            host: self.host,
             metadata,
         })
     }
@@ -107,14 +133,20 @@ impl<'a> Context<'a> {
     /// configuration file, deserialized as `C`. A plugin without a table gets
     /// `C` from an empty table, so `#[serde(default)]` fields work. Errors
     /// name the file, line and key.
-    pub fn config<C: DeserializeOwned>(&self) -> Result<C, crate::config_file::Error> {
-        self.inner.plugin_config(self.plugin.name())
+    pub fn config<C: DeserializeOwned>(&self) -> Result<C, config_file::Error> {
+        let name = self.plugin.name();
+        match self.host.plugin_config() {
+            Some(file) => file.check::<C>(name),
+            // Errors then read "(no plugin configuration file): plugin `x`: missing field ...".
+            None => PluginConfigFile::parse("", "(no plugin configuration file)")?.check::<C>(name),
+        }
     }
 }
 
-/// An active dependency, from [`Context::dependency`].
+/// An active dependency, from [`Context::dependency`]. Its typed access,
+/// `with`, is in `plugin_type.rs`.
 pub struct DependencyRef<'a> {
-    inner: &'a Inner,
+    pub(crate) host: &'a dyn Host,
     metadata: Arc<Metadata>,
 }
 
@@ -122,66 +154,5 @@ impl DependencyRef<'_> {
     /// The dependency's metadata.
     pub fn metadata(&self) -> &Metadata {
         &self.metadata
-    }
-
-    /// Runs `f` on the dependency's instance (typed access, see
-    /// [`PluginSystem::with`](crate::PluginSystem::with)).
-    pub fn with<T: PluginType, R>(&self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
-        self.inner.with(f)
-    }
-}
-
-/// Services by type, each owned by the plugin that provided it.
-#[derive(Default)]
-pub(crate) struct Services {
-    map: RwLock<HashMap<TypeId, Service>>,
-}
-
-struct Service {
-    owner: String,
-    value: Arc<dyn Any + Send + Sync>,
-}
-
-pub(crate) const HOST: &str = "(host)";
-
-impl Services {
-    pub(crate) fn provide(
-        &self,
-        owner: &str,
-        value: Arc<dyn Any + Send + Sync>,
-        id: TypeId,
-        type_name: &'static str,
-    ) -> Result<(), Error> {
-        let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(existing) = map.get(&id) {
-            return Err(Error::ServiceTaken {
-                plugin: owner.to_owned(),
-                service: type_name,
-                owner: existing.owner.clone(),
-            });
-        }
-        tracing::debug!(plugin = owner, service = type_name, "service provided");
-        map.insert(
-            id,
-            Service {
-                owner: owner.to_owned(),
-                value,
-            },
-        );
-        Ok(())
-    }
-
-    pub(crate) fn get<S: Any + Send + Sync>(&self) -> Option<Arc<S>> {
-        let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
-        let value = Arc::clone(&map.get(&TypeId::of::<S>())?.value);
-        value.downcast::<S>().ok()
-    }
-
-    /// Withdraws every service `owner` provides; returns how many.
-    pub(crate) fn withdraw(&self, owner: &str) -> usize {
-        let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
-        let before = map.len();
-        map.retain(|_, s| s.owner != owner);
-        before - map.len()
     }
 }

@@ -1,27 +1,21 @@
 //! [`PluginDescriptor`]: a plugin type, erased into metadata and a table of
-//! functions the system calls.
+//! functions the system calls ([`VTable`], with the functions generated code
+//! puts in it).
 
+use std::any::Any;
+use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::__private::VTable;
-use crate::{Metadata, Plugin, snapshot};
-
-/// Hashes identifying a plugin's code and its state layout.
-///
-/// `#[tony_plugin]` computes them from the plugin's tokens; after a hot
-/// patch, asking the new code gives the new values, which is how Tony knows
-/// which plugins an edit changed and whether their state needs migrating.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Fingerprints {
-    /// Hash of the plugin's code (its struct and `#[tony_plugin]` impl blocks).
-    pub code: u64,
-    /// Hash of the plugin's state type definition.
-    pub state: u64,
-}
+use crate::config_file::{self, PluginConfigFile};
+use crate::containment;
+use crate::fingerprint::Fingerprints;
+use crate::metadata::Metadata;
+use crate::plugin::{BoxError, Plugin};
+use crate::snapshot::{self, NoMigration, OldState};
 
 /// A plugin type made into values: its [`Metadata`] and the functions that
 /// create, snapshot, restore and migrate its instances.
@@ -33,6 +27,9 @@ pub struct Fingerprints {
 pub struct PluginDescriptor {
     pub(crate) metadata: Arc<Metadata>,
     pub(crate) vtable: VTable,
+    /// The Rust type behind it, when known without asking the code (see
+    /// [`PluginDescriptor::type_name`]).
+    type_name: Option<&'static str>,
 }
 
 impl PluginDescriptor {
@@ -54,18 +51,19 @@ impl PluginDescriptor {
     where
         T: Plugin + Default + Serialize + DeserializeOwned,
     {
-        Self::from_parts(
+        let mut d = Self::from_parts(
             metadata,
             VTable {
                 fingerprints: layout_fingerprints::<T>,
                 create: create::<T>,
-                save: crate::__private::serde_save::<T>,
-                load: crate::__private::serde_load::<T>,
-                migrate: crate::__private::migrate::<T>,
+                save: serde_save::<T>,
+                load: serde_load::<T>,
+                migrate: migrate::<T>,
                 check_config: None,
-                peek_fingerprints: crate::__private::no_peek,
             },
-        )
+        );
+        d.type_name = Some(std::any::type_name::<T>());
+        d
     }
 
     /// A plugin without state to carry: each reload starts from `Default`.
@@ -73,25 +71,26 @@ impl PluginDescriptor {
     where
         T: Plugin + Default,
     {
-        Self::from_parts(
+        let mut d = Self::from_parts(
             metadata,
             VTable {
                 fingerprints: layout_fingerprints::<T>,
                 create: create::<T>,
-                save: crate::__private::stateless_save,
-                load: crate::__private::stateless_load::<T>,
-                migrate: crate::__private::stateless_migrate::<T>,
+                save: stateless_save,
+                load: stateless_load::<T>,
+                migrate: stateless_migrate::<T>,
                 check_config: None,
-                peek_fingerprints: crate::__private::no_peek,
             },
-        )
+        );
+        d.type_name = Some(std::any::type_name::<T>());
+        d
     }
 
     /// Declares the plugin's typed configuration: a changed `[plugins.<name>]`
     /// table is deserialized into `C` before anything reloads, and rejected
     /// (the old configuration kept) when it does not fit.
     pub fn with_config<C: DeserializeOwned>(mut self) -> Self {
-        self.vtable.check_config = Some(crate::__private::check_config::<C>);
+        self.vtable.check_config = Some(check_config::<C>);
         self
     }
 
@@ -99,7 +98,25 @@ impl PluginDescriptor {
         PluginDescriptor {
             metadata: Arc::new(metadata),
             vtable,
+            type_name: None,
         }
+    }
+
+    /// The Rust type this descriptor stands for (`std::any::type_name`), as
+    /// far as it can be told: given by [`PluginDescriptor::serde`] and
+    /// [`PluginDescriptor::stateless`], and learned from the fingerprint
+    /// function `#[tony_plugin]` generates (generated code, no user code
+    /// runs). `None` when neither tells.
+    pub fn type_name(&self) -> Option<&'static str> {
+        if self.type_name.is_some() {
+            return self.type_name;
+        }
+        SEEN_TYPE.with(|t| t.set(None));
+        let fingerprints = self.vtable.fingerprints;
+        let asked =
+            containment::contain(self.metadata.name(), "fingerprints", || Ok(fingerprints()));
+        let seen = SEEN_TYPE.with(|t| t.replace(None));
+        asked.ok().and(seen)
     }
 
     /// The plugin's metadata.
@@ -125,7 +142,19 @@ impl fmt::Debug for PluginDescriptor {
     }
 }
 
+thread_local! {
+    /// The type whose fingerprints were last asked on this thread.
+    static SEEN_TYPE: Cell<Option<&'static str>> = const { Cell::new(None) };
+}
+
+/// Records that `T`'s fingerprints are being computed (see
+/// [`PluginDescriptor::type_name`]).
+pub(crate) fn note_type<T: ?Sized>() {
+    SEEN_TYPE.with(|t| t.set(Some(std::any::type_name::<T>())));
+}
+
 fn layout_fingerprints<T>() -> Fingerprints {
+    note_type::<T>();
     Fingerprints {
         code: 0,
         state: PluginDescriptor::layout_fingerprint::<T>(),
@@ -134,4 +163,79 @@ fn layout_fingerprints<T>() -> Fingerprints {
 
 fn create<T: Plugin + Default>() -> Box<dyn Plugin> {
     Box::new(T::default())
+}
+
+/// The functions the system calls on a plugin type. Generated code routes
+/// each through `__private::hot_call`, so after a hot patch the new code answers.
+#[derive(Clone, Copy)]
+pub struct VTable {
+    /// The code and state fingerprints of the code now running.
+    pub fingerprints: fn() -> Fingerprints,
+    /// A default instance.
+    pub create: fn() -> Box<dyn Plugin>,
+    /// Encodes an instance's state.
+    pub save: fn(&dyn Plugin) -> Result<Vec<u8>, BoxError>,
+    /// Rebuilds an instance from bytes of the same state layout.
+    pub load: fn(&[u8]) -> PluginResult,
+    /// Rebuilds an instance from bytes of another state layout.
+    pub migrate: fn(&OldState<'_>) -> PluginResult,
+    /// Checks the plugin's table of a configuration file against its config type.
+    pub check_config: Option<CheckConfig>,
+}
+
+/// An instance, or why it could not be built.
+pub type PluginResult = Result<Box<dyn Plugin>, BoxError>;
+
+/// Checks one plugin's table of a configuration file.
+pub type CheckConfig = fn(&PluginConfigFile, &str) -> Result<(), config_file::Error>;
+
+fn downcast<T: Plugin>(p: &dyn Plugin) -> Result<&T, BoxError> {
+    (p as &dyn Any)
+        .downcast_ref::<T>()
+        .ok_or_else(|| format!("instance is not a `{}`", std::any::type_name::<T>()).into())
+}
+
+/// Encodes the state of a serde plugin.
+pub fn serde_save<T: Plugin + Serialize>(p: &dyn Plugin) -> Result<Vec<u8>, BoxError> {
+    Ok(snapshot::encode(downcast::<T>(p)?)?)
+}
+
+/// Decodes the state of a serde plugin.
+pub fn serde_load<T: Plugin + DeserializeOwned>(bytes: &[u8]) -> Result<Box<dyn Plugin>, BoxError> {
+    Ok(Box::new(snapshot::decode::<T>(bytes)?))
+}
+
+/// Runs the plugin's migration hook.
+pub fn migrate<T: Plugin>(old: &OldState<'_>) -> Result<Box<dyn Plugin>, BoxError> {
+    Ok(Box::new(T::migrate(old)?))
+}
+
+/// A stateless plugin has nothing to encode.
+pub fn stateless_save(_: &dyn Plugin) -> Result<Vec<u8>, BoxError> {
+    Ok(Vec::new())
+}
+
+/// A stateless plugin restarts from `Default`.
+pub fn stateless_load<T: Plugin + Default>(_: &[u8]) -> Result<Box<dyn Plugin>, BoxError> {
+    Ok(Box::new(T::default()))
+}
+
+/// A stateless plugin has nothing to migrate either.
+pub fn stateless_migrate<T: Plugin + Default>(
+    _: &OldState<'_>,
+) -> Result<Box<dyn Plugin>, BoxError> {
+    Ok(Box::new(T::default()))
+}
+
+/// Whether a migration error means "there is no migration hook".
+pub fn is_no_migration(e: &BoxError) -> bool {
+    e.downcast_ref::<NoMigration>().is_some()
+}
+
+/// Checks `plugin`'s table of `file` against `C`.
+pub fn check_config<C: DeserializeOwned>(
+    file: &PluginConfigFile,
+    plugin: &str,
+) -> Result<(), config_file::Error> {
+    file.check::<C>(plugin).map(drop)
 }

@@ -1,13 +1,15 @@
 //! Events: what the system tells subscribers, and how it reaches them.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::time::Duration;
 
 use semver::Version;
 
-use crate::ReloadResult;
+use crate::code_change::PluginChange;
+use crate::containment;
+use crate::reload::{ReloadResult, StateRestore, Trigger};
 
 /// Something that happened in a [`PluginSystem`](crate::PluginSystem).
 ///
@@ -32,7 +34,7 @@ pub enum Event {
         /// The plugins asked for.
         plugins: Vec<String>,
         /// What asked.
-        trigger: crate::Trigger,
+        trigger: Trigger,
     },
     /// A plugin's state was captured before deactivation.
     StatePreserved {
@@ -79,24 +81,6 @@ pub enum Event {
     },
 }
 
-/// How a plugin's state came back after a reload.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum StateRestore {
-    /// Decoded as is: the state layout did not change.
-    Decoded,
-    /// Rebuilt by the plugin's migration hook from an older layout.
-    Migrated {
-        /// The state version of the old snapshot.
-        from_state_version: u32,
-    },
-    /// Started from the default state, for the reason given.
-    Reset {
-        /// Why the state was not carried.
-        reason: String,
-    },
-}
-
 /// The part of the system an [`Event::Error`] comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -117,15 +101,31 @@ pub enum ErrorSource {
 
 /// What a hot patch did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PatchReceipt {
-    /// Plugins whose code or state fingerprint changed.
+    /// Plugins whose code changed (existing types).
     pub changed: Vec<String>,
-    /// Plugins cycled (the changed ones and their dependents).
+    /// Plugin types the patch brought, registered and activated.
+    pub added: Vec<String>,
+    /// Plugin types the patch removed, deactivated and unloaded.
+    pub removed: Vec<String>,
+    /// Plugins cycled (the changed ones and their dependents), in order.
     pub cycled: Vec<String>,
+    /// What changed in each plugin: methods, impl blocks, state layout.
+    pub changes: Vec<PluginChange>,
     /// Whether the patch was applied and kept.
     pub applied: bool,
-    /// Human-readable summary, e.g. "no plugin changed".
+    /// Set when part of the patch could not be taken while the app runs,
+    /// with why: restart the app to get it.
+    pub restart_needed: Option<String>,
+    /// Human-readable summary, e.g. "no plugin changed: code outside plugins".
     pub note: String,
+    /// Tony's time loading the patch library (its checks, `dlopen`, its
+    /// constructors).
+    pub load_time: Duration,
+    /// Tony's whole time for the patch: loading it, the transaction, new
+    /// and removed types, up to this receipt.
+    pub duration: Duration,
 }
 
 /// The kind of an [`Event`], to subscribe to one kind.
@@ -217,8 +217,9 @@ struct Subscriber {
     sink: Arc<dyn EventSink>,
 }
 
-/// The subscriber list. Copy-on-write, so emitting never holds the lock
-/// while a subscriber runs.
+/// The subscriber list. Copy-on-write, so delivering never holds the lock
+/// while a subscriber runs; a removed sink is dropped after the lock is
+/// released, contained (its `Drop` is user code).
 #[derive(Default)]
 pub(crate) struct Bus {
     subscribers: Mutex<Arc<Vec<Subscriber>>>,
@@ -243,22 +244,31 @@ impl Bus {
     }
 
     pub(crate) fn unsubscribe(&self, id: SubscriptionId) -> bool {
-        let mut guard = self
-            .subscribers
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let before = guard.len();
-        let list: Vec<Subscriber> = guard
-            .iter()
-            .filter(|s| s.id != id)
-            .map(Subscriber::clone_entry)
-            .collect();
-        let removed = list.len() != before;
-        *guard = Arc::new(list);
-        removed
+        let old = {
+            let mut guard = self
+                .subscribers
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let list: Vec<Subscriber> = guard
+                .iter()
+                .filter(|s| s.id != id)
+                .map(Subscriber::clone_entry)
+                .collect();
+            if list.len() == guard.len() {
+                return false;
+            }
+            std::mem::replace(&mut *guard, Arc::new(list))
+        };
+        // The last reference to the removed sink may be in `old`.
+        if let Err(e) = containment::drop_contained("(event sink)", "drop", old) {
+            tracing::error!(subscription = id.0, error = %e, "dropping an event sink panicked");
+        }
+        true
     }
 
-    pub(crate) fn emit(&self, event: Event) {
+    /// Delivers `event` to the subscribers, now; the caller holds nothing
+    /// (see `reentry::emit`).
+    pub(crate) fn deliver(&self, event: &Event) {
         tracing::debug!(kind = ?event.kind(), "event");
         let subscribers = Arc::clone(
             &self
@@ -270,13 +280,33 @@ impl Bus {
             .iter()
             .filter(|s| s.kind.is_none_or(|k| k == event.kind()))
         {
-            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| s.sink.deliver(&event))) {
+            let delivered = containment::contain("(event subscriber)", "deliver", || {
+                s.sink.deliver(event);
+                Ok(())
+            });
+            if let Err(e) = delivered {
                 tracing::error!(
                     subscription = s.id.0,
-                    panic = crate::containment::panic_message(&*panic),
+                    error = %e,
                     "event subscriber panicked; it stays subscribed"
                 );
             }
+        }
+        if let Err(e) = containment::drop_contained("(event sink)", "drop", subscribers) {
+            tracing::error!(error = %e, "dropping an event sink panicked");
+        }
+    }
+}
+
+impl Drop for Bus {
+    fn drop(&mut self) {
+        let list = std::mem::take(
+            self.subscribers
+                .get_mut()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        if let Err(e) = containment::drop_contained("(event sink)", "drop", list) {
+            tracing::error!(error = %e, "dropping an event sink panicked");
         }
     }
 }

@@ -42,19 +42,34 @@ extern crate self as tony_core;
 
 mod access;
 mod builder;
+mod code_change;
+pub mod code_manifest;
+mod commit;
 mod config;
 mod config_file;
 mod containment;
 mod context;
 mod descriptor;
+mod engine;
 mod events;
+mod fingerprint;
+pub mod hot;
+mod lifecycle;
+mod live_config;
+mod manual_snapshot;
 mod metadata;
 mod plugin;
+mod plugin_type;
+mod plugin_types;
+mod reentry;
 mod registry;
 mod reload;
 mod resolve;
-mod slot;
+mod services;
 mod snapshot;
+mod source_files;
+mod status;
+mod swap;
 mod system;
 mod transaction;
 mod validate;
@@ -64,22 +79,26 @@ pub mod __private;
 
 pub use access::AccessError;
 pub use builder::PluginSystemBuilder;
+pub use code_change::{ChangeKind, CodeDiff, PluginChange};
+pub use code_manifest::{CodeManifest, PluginCode};
 pub use config::{Environment, HotReloadConfig};
 pub use config_file::PluginConfigFile;
 pub use context::{Context, DependencyRef};
-pub use descriptor::{Fingerprints, PluginDescriptor};
-pub use events::{
-    ErrorSource, Event, EventKind, EventSink, PatchReceipt, StateRestore, SubscriptionId,
-};
-pub use metadata::{Dependency, Metadata, SourceLocation};
-pub use plugin::{BoxError, Plugin, PluginState, PluginType};
+pub use descriptor::PluginDescriptor;
+pub use events::{ErrorSource, Event, EventKind, EventSink, PatchReceipt, SubscriptionId};
+pub use fingerprint::Fingerprints;
+pub use metadata::{Dependency, Metadata, SourceLocation, tony_version};
+pub use plugin::{BoxError, Plugin};
+pub use plugin_type::PluginType;
+pub use plugin_types::TypesAdded;
 pub use registry::Registry;
-pub use reload::{ReloadError, ReloadResult, Stage, Trigger};
+pub use reload::{ReloadError, ReloadResult, Stage, StateRestore, Trigger};
 pub use resolve::{Conflict, Resolution};
 pub use snapshot::{OldState, Snapshot};
-pub use system::{PluginStatus, PluginSystem, Unload};
+pub use status::{PluginState, PluginStatus};
+pub use swap::{NoSwap, Swap};
+pub use system::{PluginSystem, Unload};
 pub use tony_macros::tony_plugin;
-pub use transaction::{NoSwap, Swap};
 pub use validate::{Validation, Validator};
 
 /// Per-module error types, each naming the plugin, file or version at fault.
@@ -92,11 +111,4 @@ pub mod error {
     pub use crate::resolve::Error as ResolveError;
     pub use crate::snapshot::Error as SnapshotError;
     pub use crate::system::Error as SystemError;
-}
-
-/// The version of Tony compiled into this binary; checked against each
-/// plugin's `min_tony_version`.
-pub fn tony_version() -> semver::Version {
-    // CARGO_PKG_VERSION is always valid semver: cargo refuses anything else.
-    semver::Version::parse(env!("CARGO_PKG_VERSION")).unwrap_or(semver::Version::new(0, 0, 0))
 }

@@ -332,6 +332,13 @@ fn parse_version(
     })
 }
 
+/// The version of Tony compiled into this binary; checked against each
+/// plugin's `min_tony_version`.
+pub fn tony_version() -> Version {
+    // CARGO_PKG_VERSION is always valid semver: cargo refuses anything else.
+    Version::parse(env!("CARGO_PKG_VERSION")).unwrap_or(Version::new(0, 0, 0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,9 +1,10 @@
-//! The [`Plugin`] trait: what a plugin does, and [`PluginType`]: what it is.
+//! The [`Plugin`] trait: what a plugin does. What it *is* (name, layout,
+//! descriptor) is [`PluginType`](crate::PluginType), in `plugin_type.rs`.
 
 use std::any::Any;
 
+use crate::context::Context;
 use crate::snapshot::{NoMigration, OldState};
-use crate::{Context, PluginDescriptor};
 
 /// The error type plugin hooks return: anything that is an error.
 ///
@@ -108,79 +109,5 @@ pub trait Plugin: Any + Send {
         Err(Box::new(NoMigration {
             state_version: old.state_version,
         }))
-    }
-}
-
-/// The static side of a plugin type: its name, its state layout as compiled
-/// into the caller, and its [`PluginDescriptor`].
-///
-/// `#[tony_plugin]` implements it. Written by hand, it looks like this:
-///
-/// ```
-/// use serde::{Deserialize, Serialize};
-/// use tony_core::{BoxError, Context, Metadata, Plugin, PluginDescriptor, PluginType};
-///
-/// #[derive(Default, Serialize, Deserialize)]
-/// struct Manual { n: u32 }
-///
-/// impl Plugin for Manual {
-///     fn activate(&mut self, _: &mut Context<'_>) -> Result<(), BoxError> { Ok(()) }
-/// }
-///
-/// impl PluginType for Manual {
-///     const NAME: &'static str = "manual";
-///     const STATE_FINGERPRINT: u64 = tony_core::PluginDescriptor::layout_fingerprint::<Self>();
-///     fn descriptor() -> PluginDescriptor {
-///         PluginDescriptor::serde::<Self>(Metadata::new(Self::NAME, "1.0.0"))
-///     }
-/// }
-///
-/// let system = tony_core::PluginSystem::builder()
-///     .register_inventory(false)
-///     .plugin::<Manual>()
-///     .build()?;
-/// system.initialize()?;
-/// assert_eq!(system.with::<Manual, _>(|m| m.n)?, 0);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-pub trait PluginType: Plugin + Sized {
-    /// The plugin's name, as in its [`Metadata`](crate::Metadata).
-    const NAME: &'static str;
-
-    /// Fingerprint of the state layout *as compiled into the caller*.
-    ///
-    /// Typed access compares it with the live instance's, so code compiled
-    /// against an older layout gets an error instead of reading memory of
-    /// another shape.
-    const STATE_FINGERPRINT: u64;
-
-    /// Everything the registry needs to know about this type.
-    fn descriptor() -> PluginDescriptor;
-}
-
-/// Where a plugin is in its lifecycle.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum PluginState {
-    /// Known to the registry, never activated.
-    Registered,
-    /// Activated and serving.
-    Active,
-    /// Deactivated (unloaded); can be loaded again.
-    Inactive,
-    /// Activation failed, or a rollback could not bring it back; see
-    /// [`PluginStatus::error`](crate::PluginStatus::error).
-    Failed,
-}
-
-impl std::fmt::Display for PluginState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // `pad`, so `{:<10}` lines up tables.
-        f.pad(match self {
-            PluginState::Registered => "registered",
-            PluginState::Active => "active",
-            PluginState::Inactive => "inactive",
-            PluginState::Failed => "failed",
-        })
     }
 }

@@ -2,17 +2,59 @@
 //! `#[tony_plugin]` (through `inventory`) and from explicit registrations,
 //! sorted by name.
 
+use std::any::TypeId;
 use std::collections::BTreeMap;
 
-use crate::__private::Registration;
-use crate::{Metadata, PluginDescriptor, SourceLocation, metadata};
+use crate::descriptor::PluginDescriptor;
+use crate::metadata::{self, Metadata, SourceLocation};
+
+/// One `#[tony_plugin]` struct, submitted to `inventory`.
+pub struct Registration {
+    pub(crate) descriptor: fn() -> PluginDescriptor,
+    pub(crate) type_id: fn() -> TypeId,
+    pub(crate) code: &'static StructCode,
+}
+
+impl Registration {
+    /// The generated descriptor function, the type's id and what the macro
+    /// saw of the struct (see [`code_manifest`](crate::code_manifest)).
+    pub const fn new(
+        descriptor: fn() -> PluginDescriptor,
+        type_id: fn() -> TypeId,
+        code: &'static StructCode,
+    ) -> Self {
+        Registration {
+            descriptor,
+            type_id,
+            code,
+        }
+    }
+}
+
+inventory::collect!(Registration);
+
+/// What the macro saw of a plugin struct (part of its [`Registration`]; read by
+/// [`code_manifest`](crate::code_manifest)).
+#[doc(hidden)]
+pub struct StructCode {
+    /// The plugin's name.
+    pub name: &'static str,
+    /// The crate that defines it (`CARGO_CRATE_NAME`).
+    pub crate_name: &'static str,
+    /// Hash of the attribute's arguments and the struct item.
+    pub code: u64,
+    /// The state fingerprint.
+    pub state: u64,
+}
 
 /// Why the registry could not be built.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// Two different plugins share one name.
-    #[error("two plugins are named `{name}`: one at {first}, one at {second}")]
+    #[error(
+        "two plugins are named `{name}`: `{first_type}` at {first}, `{second_type}` at {second}"
+    )]
     Duplicate {
         /// The shared name.
         name: String,
@@ -20,6 +62,10 @@ pub enum Error {
         first: SourceLocation,
         /// Where the second is defined.
         second: SourceLocation,
+        /// The first one's Rust type (`?` when it cannot be told).
+        first_type: &'static str,
+        /// The second one's Rust type.
+        second_type: &'static str,
     },
     /// A plugin's metadata is invalid.
     #[error("{source} (plugin defined at {location})")]
@@ -34,9 +80,11 @@ pub enum Error {
 /// Every known plugin type, by name.
 ///
 /// Never ordered by `inventory`, which promises no order: sorted by name.
-/// One plugin submitted twice from the same place (as a hot-patch library's
-/// constructors may do) counts once; two definitions of one name are an
-/// error naming both.
+/// One plugin submitted twice (same Rust type, same source location, as a
+/// hot-patch library's constructors may do) counts once; any other two
+/// descriptors of one name are an error naming both types and places, even
+/// when they come from the same place (two structs from one `macro_rules!`
+/// invocation, metadata built by one helper function).
 ///
 /// ```
 /// # use tony_core::{BoxError, Context, Metadata, Plugin, PluginDescriptor, Registry};
@@ -66,20 +114,14 @@ impl Registry {
 
         let mut plugins: BTreeMap<String, PluginDescriptor> = BTreeMap::new();
         for d in all {
+            if let Some(existing) = plugins.get(d.metadata.name()) {
+                check_duplicate(existing, &d)?;
+                continue; // the same definition submitted again
+            }
             d.metadata.validate().map_err(|source| Error::Invalid {
                 source,
                 location: d.metadata.source().clone(),
             })?;
-            if let Some(existing) = plugins.get(d.metadata.name()) {
-                if existing.metadata.source() == d.metadata.source() {
-                    continue; // the same definition submitted again
-                }
-                return Err(Error::Duplicate {
-                    name: d.metadata.name().to_owned(),
-                    first: existing.metadata.source().clone(),
-                    second: d.metadata.source().clone(),
-                });
-            }
             plugins.insert(d.metadata.name().to_owned(), d);
         }
         Ok(Registry { plugins })
@@ -113,6 +155,31 @@ impl Registry {
     pub(crate) fn into_descriptors(self) -> impl Iterator<Item = PluginDescriptor> {
         self.plugins.into_values()
     }
+}
+
+/// `Ok` when `new`, of the same name as `existing`, is `existing` submitted
+/// again (same type, same place); `Err(Duplicate)` naming both otherwise.
+pub(crate) fn check_duplicate(
+    existing: &PluginDescriptor,
+    new: &PluginDescriptor,
+) -> Result<(), Error> {
+    let (a, b) = (existing.type_name(), new.type_name());
+    let same_type = match (a, b) {
+        (Some(a), Some(b)) => a == b,
+        // Neither can be told: only the place is left to compare.
+        (None, None) => true,
+        _ => false,
+    };
+    if same_type && existing.metadata.source() == new.metadata.source() {
+        return Ok(());
+    }
+    Err(Error::Duplicate {
+        name: new.metadata.name().to_owned(),
+        first: existing.metadata.source().clone(),
+        second: new.metadata.source().clone(),
+        first_type: a.unwrap_or("?"),
+        second_type: b.unwrap_or("?"),
+    })
 }
 
 fn key(m: &Metadata) -> (&str, &str, u32) {

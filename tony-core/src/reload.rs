@@ -5,8 +5,6 @@ use std::time::Duration;
 
 use semver::Version;
 
-use crate::StateRestore;
-
 /// What started a reload.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -71,6 +69,15 @@ pub struct ReloadError {
     pub message: String,
 }
 
+/// A [`ReloadError`] of `plugin` at `stage`.
+pub(crate) fn fail(plugin: &str, stage: Stage, message: impl ToString) -> ReloadError {
+    ReloadError {
+        plugin: plugin.to_owned(),
+        stage,
+        message: message.to_string(),
+    }
+}
+
 /// What a reload did (the seed's `ReloadResult`).
 ///
 /// On failure, the transaction was rolled back: the previous version is
@@ -119,4 +126,22 @@ impl ReloadResult {
             .collect();
         (!reasons.is_empty()).then(|| reasons.join("; "))
     }
+}
+
+/// How a plugin's state came back after a reload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StateRestore {
+    /// Decoded as is: the state layout did not change.
+    Decoded,
+    /// Rebuilt by the plugin's migration hook from an older layout.
+    Migrated {
+        /// The state version of the old snapshot.
+        from_state_version: u32,
+    },
+    /// Started from the default state, for the reason given.
+    Reset {
+        /// Why the state was not carried.
+        reason: String,
+    },
 }

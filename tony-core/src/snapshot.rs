@@ -131,6 +131,19 @@ pub(crate) const fn fnv_u64(mut h: u64, v: u64) -> u64 {
     h
 }
 
+/// FNV-1a over a string: the same hash the macro uses, for tests.
+pub const fn fnv1a(s: &str) -> u64 {
+    let bytes = s.as_bytes();
+    let mut h = FNV_OFFSET;
+    let mut i = 0;
+    while i < bytes.len() {
+        h ^= bytes[i] as u64;
+        h = h.wrapping_mul(FNV_PRIME);
+        i += 1;
+    }
+    h
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,25 +1,30 @@
 //! [`PluginSystem`]: the registry made live — loading, unloading, reloading,
-//! typed access, services, events and status.
+//! typed access, services, events and status. Applying configuration files
+//! is in `live_config.rs`, adding and removing plugin types in
+//! `plugin_types.rs`, snapshots by hand in `manual_snapshot.rs`, what a
+//! patch or a file change concerns in `change_detection.rs`; the state
+//! behind the handle is `engine.rs`.
 
-use std::any::Any;
-use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::any::{Any, TypeId};
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
-use semver::Version;
-
-use crate::config_file::{self, PluginConfigFile};
-use crate::context::Services;
-use crate::events::Bus;
-use crate::resolve::{self, Catalog};
-use crate::slot::Slot;
-use crate::transaction::{self, NoSwap, Swap};
-use crate::{
-    AccessError, BoxError, Context, ErrorSource, Event, EventKind, EventSink, Fingerprints,
-    HotReloadConfig, Metadata, PluginState, PluginSystemBuilder, PluginType, ReloadResult,
-    Resolution, Snapshot, SourceLocation, SubscriptionId, Trigger, Validator, registry,
-};
+use crate::access::AccessError;
+use crate::config::{self, HotReloadConfig};
+use crate::config_file;
+use crate::descriptor::PluginDescriptor;
+use crate::engine::Engine;
+use crate::events::{Event, EventKind, EventSink, SubscriptionId};
+use crate::lifecycle::{self, Loaded};
+use crate::plugin::BoxError;
+use crate::plugin_type::{self, PluginType};
+use crate::reentry::{self, TxnGuard};
+use crate::registry;
+use crate::reload::{ReloadError, ReloadResult, Stage, Trigger};
+use crate::resolve::{self, Resolution};
+use crate::status::{PluginState, PluginStatus};
+use crate::swap::{NoSwap, ReplaceDescriptors, Swap};
+use crate::transaction;
 
 /// Why a system operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -30,7 +35,7 @@ pub enum Error {
     Registry(#[from] registry::Error),
     /// The hot-reload configuration could not be read.
     #[error(transparent)]
-    Config(#[from] crate::config::Error),
+    Config(#[from] config::Error),
     /// No plugin of that name is registered.
     #[error("unknown plugin `{0}`")]
     Unknown(String),
@@ -80,9 +85,14 @@ pub enum Error {
         /// Why.
         source: BoxError,
     },
-    /// A reload or load was started from inside a hook or a typed access.
+    /// A transaction (load, unload, reload, configuration change, ...) or a
+    /// snapshot of a plugin this thread already borrows was started from
+    /// inside a hook or a typed access on the same thread.
     #[error("`{0}` called from inside a plugin hook or typed access on the same thread")]
     Reentrant(&'static str),
+    /// The plugin could not be borrowed (e.g. waiting would deadlock).
+    #[error(transparent)]
+    Access(#[from] AccessError),
     /// The plugin configuration file is invalid; the old configuration stays.
     #[error(transparent)]
     PluginConfig(#[from] config_file::Error),
@@ -95,272 +105,6 @@ pub enum Unload {
     Refuse,
     /// Unload the dependents first.
     Cascade,
-}
-
-/// One plugin in [`PluginSystem::status`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PluginStatus {
-    /// Its name.
-    pub name: String,
-    /// Its version.
-    pub version: Version,
-    /// Its lifecycle state.
-    pub state: PluginState,
-    /// Where it is defined.
-    pub source: SourceLocation,
-    /// Its dependencies, as declared.
-    pub dependencies: Vec<String>,
-    /// The live instance's fingerprints.
-    pub fingerprints: Fingerprints,
-    /// The last failure, if it is [`PluginState::Failed`].
-    pub error: Option<String>,
-}
-
-thread_local! {
-    // (shared with typed access, see access.rs)
-    /// What this thread is inside of: typed accesses (plugin names), and
-    /// whether a transaction runs.
-    pub(crate) static BUSY: RefCell<(Vec<String>, bool)> = const { RefCell::new((Vec::new(), false)) };
-}
-
-struct TxnGuard;
-
-impl TxnGuard {
-    fn enter(what: &'static str) -> Result<TxnGuard, Error> {
-        BUSY.with_borrow_mut(|(names, txn)| {
-            if *txn || !names.is_empty() {
-                return Err(Error::Reentrant(what));
-            }
-            *txn = true;
-            Ok(TxnGuard)
-        })
-    }
-}
-
-impl Drop for TxnGuard {
-    fn drop(&mut self) {
-        BUSY.with_borrow_mut(|(_, txn)| *txn = false);
-    }
-}
-
-/// The shared state behind a [`PluginSystem`] handle.
-pub(crate) struct Inner {
-    pub(crate) tony_version: Version,
-    pub(crate) slots: BTreeMap<String, Arc<Slot>>,
-    pub(crate) services: Services,
-    pub(crate) bus: Bus,
-    pub(crate) config: RwLock<HotReloadConfig>,
-    pub(crate) plugin_config: RwLock<Option<PluginConfigFile>>,
-    pub(crate) validators: Vec<Arc<dyn Validator>>,
-    /// Serializes loads, unloads and reloads.
-    pub(crate) txn: Mutex<()>,
-}
-
-impl Inner {
-    pub(crate) fn slot(&self, name: &str) -> Option<Arc<Slot>> {
-        self.slots.get(name).cloned()
-    }
-
-    pub(crate) fn is_active(&self, name: &str) -> bool {
-        self.slots
-            .get(name)
-            .is_some_and(|s| s.peek().state == PluginState::Active)
-    }
-
-    pub(crate) fn peek(&self, name: &str) -> Option<(Arc<Metadata>, bool)> {
-        let s = self.slots.get(name)?.peek();
-        Some((
-            Arc::clone(&s.descriptor.metadata),
-            s.state == PluginState::Active,
-        ))
-    }
-
-    pub(crate) fn catalog(&self) -> Catalog {
-        self.slots
-            .iter()
-            .map(|(n, s)| (n.clone(), Arc::clone(&s.peek().descriptor.metadata)))
-            .collect()
-    }
-
-    pub(crate) fn config(&self) -> HotReloadConfig {
-        self.config
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    pub(crate) fn emit(&self, event: Event) {
-        self.bus.emit(event);
-    }
-
-    /// `plugin`'s configuration, as `C`.
-    pub(crate) fn plugin_config<C: serde::de::DeserializeOwned>(
-        &self,
-        plugin: &str,
-    ) -> Result<C, config_file::Error> {
-        let file = self
-            .plugin_config
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
-        match file.as_ref() {
-            Some(file) => file.check::<C>(plugin),
-            // Errors then read "(no plugin configuration file): plugin `x`: missing field ...".
-            None => {
-                PluginConfigFile::parse("", "(no plugin configuration file)")?.check::<C>(plugin)
-            }
-        }
-    }
-
-    pub(crate) fn txn(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.txn.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Activates one plugin from its default state (a load, not a reload).
-    fn activate_fresh(&self, name: &str) -> Result<(), BoxError> {
-        let slot = self
-            .slot(name)
-            .ok_or_else(|| format!("unknown plugin `{name}`"))?;
-        slot.hold();
-        let descriptor = slot.peek().descriptor.clone();
-        let vt = descriptor.vtable;
-        let outcome = crate::containment::contain(|| {
-            let live = (vt.fingerprints)();
-            let mut instance = (vt.create)();
-            instance.activate(&mut Context::new(self, &descriptor.metadata))?;
-            Ok((instance, live))
-        });
-        let outcome = {
-            let mut s = slot.peek();
-            match outcome {
-                Ok((instance, live)) => {
-                    s.instance = Some(instance);
-                    s.live = live;
-                    s.state = PluginState::Active;
-                    s.error = None;
-                    Ok(())
-                }
-                Err(e) => {
-                    s.state = PluginState::Failed;
-                    s.error = Some(e.to_string());
-                    Err(e)
-                }
-            }
-        };
-        slot.release();
-        match outcome {
-            Ok(()) => {
-                tracing::info!(plugin = name, version = %descriptor.metadata.version(), "plugin loaded");
-                self.emit(Event::PluginLoaded {
-                    plugin: name.to_owned(),
-                    version: descriptor.metadata.version().clone(),
-                });
-                Ok(())
-            }
-            Err(e) => {
-                self.services.withdraw(name);
-                tracing::error!(plugin = name, error = %e, "plugin failed to activate");
-                self.emit(Event::Error {
-                    source: ErrorSource::Lifecycle,
-                    plugin: Some(name.to_owned()),
-                    message: format!("failed to activate: {e}"),
-                });
-                Err(e)
-            }
-        }
-    }
-
-    fn deactivate(&self, name: &str) {
-        let Some(slot) = self.slot(name) else { return };
-        slot.hold();
-        let (instance, descriptor) = {
-            let mut s = slot.peek();
-            (s.instance.take(), s.descriptor.clone())
-        };
-        if let Some(mut instance) = instance {
-            let r = crate::containment::contain(|| {
-                instance.deactivate(&mut Context::new(self, &descriptor.metadata))
-            });
-            if let Err(e) = r {
-                tracing::warn!(plugin = name, error = %e, "deactivate failed during unload; unloaded anyway");
-                self.emit(Event::Error {
-                    source: ErrorSource::Lifecycle,
-                    plugin: Some(name.to_owned()),
-                    message: format!("deactivate failed: {e}"),
-                });
-            }
-        }
-        self.services.withdraw(name);
-        slot.peek().state = PluginState::Inactive;
-        slot.release();
-        tracing::info!(plugin = name, "plugin unloaded");
-        self.emit(Event::PluginUnloaded {
-            plugin: name.to_owned(),
-        });
-    }
-
-    /// Loads `roots` and what they need; keeps going past failures and
-    /// reports them all.
-    fn load(&self, roots: &[&str]) -> Result<(), Error> {
-        let catalog = self.catalog();
-        let mut failed: Vec<(String, String)> = Vec::new();
-        let mut skipped: BTreeSet<String> = BTreeSet::new();
-        // One walk for all roots: linear in the graph, whatever its shape.
-        let all = resolve::resolve(&catalog, roots, &self.tony_version);
-        let order = all.order;
-        let resolved: BTreeSet<&str> = order.iter().map(String::as_str).collect();
-        for root in roots.iter().filter(|r| !resolved.contains(**r)) {
-            // Rare: resolve it alone for the conflicts that concern it.
-            let e = resolve::Error {
-                plugin: (*root).to_owned(),
-                conflicts: resolve::resolve(&catalog, &[root], &self.tony_version).conflicts,
-            };
-            if roots.len() == 1 {
-                return Err(e.into());
-            }
-            self.emit(Event::Error {
-                source: ErrorSource::Lifecycle,
-                plugin: Some((*root).to_owned()),
-                message: e.to_string(),
-            });
-            failed.push(((*root).to_owned(), e.to_string()));
-        }
-        let mut broken: BTreeSet<String> = failed.iter().map(|(p, _)| p.clone()).collect();
-        for name in &order {
-            if self.is_active(name) {
-                continue;
-            }
-            let meta = &catalog[name];
-            if resolve::edges(&catalog, meta).any(|d| {
-                broken.contains(d)
-                    && meta
-                        .dependencies()
-                        .iter()
-                        .any(|x| x.name == d && !x.optional)
-            }) {
-                skipped.insert(name.clone());
-                broken.insert(name.clone());
-                continue;
-            }
-            if let Err(e) = self.activate_fresh(name) {
-                if roots.len() == 1 && failed.is_empty() && name == roots[0] {
-                    return Err(Error::Activate {
-                        plugin: name.clone(),
-                        source: e,
-                    });
-                }
-                failed.push((name.clone(), e.to_string()));
-                broken.insert(name.clone());
-            }
-        }
-        if failed.is_empty() && skipped.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Incomplete {
-                failed,
-                skipped: skipped.into_iter().collect(),
-            })
-        }
-    }
 }
 
 /// The plugin system: the registry made live.
@@ -401,64 +145,107 @@ impl Inner {
 /// ```
 #[derive(Clone)]
 pub struct PluginSystem {
-    pub(crate) inner: Arc<Inner>,
+    pub(crate) engine: Arc<Engine>,
 }
 
 impl std::fmt::Debug for PluginSystem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PluginSystem")
-            .field("plugins", &self.inner.slots.keys())
+            .field("plugins", &self.engine.names())
             .finish_non_exhaustive()
     }
 }
 
-impl PluginSystem {
-    /// Starts building a system (the seed's `initializePluginSystem`).
-    pub fn builder() -> PluginSystemBuilder {
-        PluginSystemBuilder::default()
-    }
+/// Enters a transaction on this thread, or says which call was refused.
+pub(crate) fn enter(what: &'static str) -> Result<TxnGuard, Error> {
+    TxnGuard::enter(what).map_err(Error::Reentrant)
+}
 
+/// The outcome of a load as the single-plugin API reports it.
+fn report(loaded: Loaded, single: Option<&str>) -> Result<(), Error> {
+    let Loaded {
+        unresolved,
+        mut failed,
+        skipped,
+        ..
+    } = loaded;
+    if let Some(root) = single {
+        if let Some(e) = unresolved.into_iter().next() {
+            return Err(e.into());
+        }
+        if skipped.is_empty() && failed.len() == 1 && failed[0].0 == root {
+            let (plugin, source) = failed.remove(0);
+            return Err(Error::Activate { plugin, source });
+        }
+        if failed.is_empty() && skipped.is_empty() {
+            return Ok(());
+        }
+        return Err(incomplete(Vec::new(), failed, skipped));
+    }
+    if unresolved.is_empty() && failed.is_empty() && skipped.is_empty() {
+        return Ok(());
+    }
+    Err(incomplete(unresolved, failed, skipped))
+}
+
+fn incomplete(
+    unresolved: Vec<resolve::Error>,
+    failed: Vec<(String, BoxError)>,
+    skipped: Vec<String>,
+) -> Error {
+    Error::Incomplete {
+        failed: unresolved
+            .into_iter()
+            .map(|e| (e.plugin.clone(), e.to_string()))
+            .chain(failed.into_iter().map(|(p, e)| (p, e.to_string())))
+            .collect(),
+        skipped,
+    }
+}
+
+impl PluginSystem {
     /// Activates every registered plugin in dependency order.
     ///
     /// Plugins that fail (or whose required dependencies fail) are left out
     /// and listed in [`Error::Incomplete`]; the others are active.
     pub fn initialize(&self) -> Result<(), Error> {
-        let _g = TxnGuard::enter("initialize")?;
-        let _t = self.inner.txn();
-        let names: Vec<&str> = self.inner.slots.keys().map(String::as_str).collect();
-        self.inner.load(&names)
+        let _g = enter("initialize")?;
+        let _t = self.engine.txn();
+        let names = self.engine.names();
+        let roots: Vec<&str> = names.iter().map(String::as_str).collect();
+        report(lifecycle::load(&self.engine, &roots), None)
     }
 
-    /// Activates `name`, after the dependencies it needs.
+    /// Activates `name`, after the dependencies it needs. A plugin left
+    /// failed by a rollback comes back with the last good state it had.
     pub fn load_plugin(&self, name: &str) -> Result<(), Error> {
-        let _g = TxnGuard::enter("load_plugin")?;
-        let _t = self.inner.txn();
-        if !self.inner.slots.contains_key(name) {
+        let _g = enter("load_plugin")?;
+        let _t = self.engine.txn();
+        if !self.engine.contains(name) {
             return Err(Error::Unknown(name.to_owned()));
         }
-        self.inner.load(&[name])
+        report(lifecycle::load(&self.engine, &[name]), Some(name))
     }
 
     /// Deactivates `name`. Refused while active plugins depend on it, unless
     /// `mode` is [`Unload::Cascade`], which unloads them first. Returns the
     /// plugins unloaded, in the order they were.
     pub fn unload_plugin(&self, name: &str, mode: Unload) -> Result<Vec<String>, Error> {
-        let _g = TxnGuard::enter("unload_plugin")?;
-        let _t = self.inner.txn();
-        let slot = self
-            .inner
-            .slot(name)
+        let _g = enter("unload_plugin")?;
+        let _t = self.engine.txn();
+        let state = self
+            .engine
+            .state(name)
             .ok_or_else(|| Error::Unknown(name.to_owned()))?;
-        let state = slot.peek().state;
         if state != PluginState::Active {
             return Err(Error::NotActive {
                 plugin: name.to_owned(),
                 state,
             });
         }
-        let catalog = self.inner.catalog();
+        let catalog = self.engine.catalog();
         let dependents =
-            resolve::dependents(&catalog, &[name.to_owned()], |n| self.inner.is_active(n));
+            resolve::dependents(&catalog, &[name.to_owned()], |n| self.engine.is_active(n));
         if !dependents.is_empty() && mode == Unload::Refuse {
             return Err(Error::HasDependents {
                 plugin: name.to_owned(),
@@ -469,171 +256,97 @@ impl PluginSystem {
         set.insert(name.to_owned());
         let mut order = resolve::order_subset(&catalog, &set);
         order.reverse(); // dependents first
-        for n in &order {
-            self.inner.deactivate(n);
-        }
+        lifecycle::unload(&self.engine, &order);
         Ok(order)
     }
 
     /// Reloads `name` (and its dependents, unless the configuration says
     /// otherwise) as one transaction: state carried, failures rolled back.
+    /// A plugin left failed by a rollback comes back from its kept state.
     pub fn reload_plugin(&self, name: &str) -> ReloadResult {
         self.reload(&[name], Trigger::Manual, &mut NoSwap)
     }
 
     /// Runs a reload transaction over `plugins` with a caller-supplied swap
     /// step: the mechanism behind manual reloads, configuration changes and
-    /// hot patches.
+    /// hot patches. With no plugins, it runs just the swap, still serialized
+    /// with every other transaction.
     pub fn reload(&self, plugins: &[&str], trigger: Trigger, swap: &mut dyn Swap) -> ReloadResult {
         let names: Vec<String> = plugins.iter().map(|s| (*s).to_owned()).collect();
-        let _g = match TxnGuard::enter("reload") {
+        let _g = match enter("reload") {
             Ok(g) => g,
-            Err(e) => return self.refused(&names, trigger, e.to_string()),
+            Err(e) => return refused(&names, trigger, e.to_string()),
         };
-        let _t = self.inner.txn();
-        transaction::run(&self.inner, &names, trigger, swap)
+        let _t = self.engine.txn();
+        transaction::run(&self.engine, &names, trigger, swap)
     }
 
-    fn refused(&self, names: &[String], trigger: Trigger, message: String) -> ReloadResult {
-        let plugin = names.first().cloned().unwrap_or_default();
-        ReloadResult {
-            success: false,
-            error: Some(crate::ReloadError {
-                plugin: plugin.clone(),
-                stage: crate::Stage::Validate,
-                message,
-            }),
-            plugin,
-            previous_version: None,
-            new_version: None,
-            state_preserved: false,
-            states: Vec::new(),
-            dependents_reloaded: Vec::new(),
-            attempts: 0,
-            rolled_back: false,
-            failed: Vec::new(),
-            trigger,
-            duration: Default::default(),
+    /// Replaces the descriptors of existing plugins (same names: new
+    /// metadata, new functions) as one reload transaction: validated before
+    /// anything changes, state carried, the old descriptors back on
+    /// rollback. Inactive plugins get the new descriptor for their next load.
+    pub fn replace_descriptors(&self, descriptors: Vec<PluginDescriptor>) -> ReloadResult {
+        let names: Vec<String> = descriptors
+            .iter()
+            .map(|d| d.metadata().name().to_owned())
+            .collect();
+        let _g = match enter("replace_descriptors") {
+            Ok(g) => g,
+            Err(e) => return refused(&names, Trigger::Manual, e.to_string()),
+        };
+        let _t = self.engine.txn();
+        if let Some(unknown) = names.iter().find(|n| !self.engine.contains(n)) {
+            return refused(
+                &names,
+                Trigger::Manual,
+                format!("no plugin named `{unknown}` is registered"),
+            );
         }
-    }
-
-    /// Takes a snapshot of `name`'s state now (the seed's `createStateSnapshot`).
-    pub fn create_state_snapshot(&self, name: &str) -> Result<Snapshot, Error> {
-        let slot = self
-            .inner
-            .slot(name)
-            .ok_or_else(|| Error::Unknown(name.to_owned()))?;
-        let s = slot.lock();
-        let instance = s.instance.as_ref().ok_or_else(|| Error::NotActive {
-            plugin: name.to_owned(),
-            state: s.state,
-        })?;
-        let bytes = crate::containment::contain(|| (s.descriptor.vtable.save)(&**instance))
-            .map_err(|source| Error::Snapshot {
-                plugin: name.to_owned(),
-                source,
-            })?;
-        Ok(Snapshot {
-            plugin: name.to_owned(),
-            version: s.descriptor.metadata.version().clone(),
-            state_version: s.descriptor.metadata.state_version(),
-            fingerprint: s.live.state,
-            bytes,
-            taken_at: std::time::SystemTime::now(),
-        })
-    }
-
-    /// Puts `snapshot` back into its plugin, as a reload transaction (the
-    /// seed's `restoreStateSnapshot`): the plugin is rebuilt from the
-    /// snapshot (migrated if its layout changed since) and reactivated; on
-    /// failure it keeps its current state.
-    pub fn restore_state_snapshot(&self, snapshot: &Snapshot) -> ReloadResult {
-        let mut swap = transaction::RestoreSnapshot(snapshot.clone());
-        self.reload(&[snapshot.plugin.as_str()], Trigger::Snapshot, &mut swap)
+        let (active, inactive): (Vec<PluginDescriptor>, Vec<PluginDescriptor>) = descriptors
+            .into_iter()
+            .partition(|d| self.engine.is_active(d.metadata().name()));
+        for d in inactive {
+            let name = d.metadata().name().to_owned();
+            self.engine.update(&name, |e| e.descriptor = d);
+        }
+        let targets: Vec<String> = active
+            .iter()
+            .map(|d| d.metadata().name().to_owned())
+            .collect();
+        transaction::run(
+            &self.engine,
+            &targets,
+            Trigger::Manual,
+            &mut ReplaceDescriptors(active),
+        )
     }
 
     /// Resolves `name`'s dependencies: the activation order, or the conflicts
     /// (the seed's `resolveDependencies`).
     pub fn resolve_dependencies(&self, name: &str) -> Resolution {
-        resolve::resolve(&self.inner.catalog(), &[name], &self.inner.tony_version)
+        resolve::resolve(&self.engine.catalog(), &[name], &self.engine.tony_version)
     }
 
     /// The dependency graph in Graphviz DOT (`dot -Tsvg`).
     pub fn dependency_graph_dot(&self) -> String {
-        resolve::to_dot(&self.inner.catalog())
+        resolve::to_dot(&self.engine.catalog())
     }
 
     /// Every plugin, by name.
     pub fn status(&self) -> Vec<PluginStatus> {
-        self.inner
-            .slots
-            .iter()
-            .map(|(name, slot)| {
-                let s = slot.peek();
-                PluginStatus {
-                    name: name.clone(),
-                    version: s.descriptor.metadata.version().clone(),
-                    state: s.state,
-                    source: s.descriptor.metadata.source().clone(),
-                    dependencies: s
-                        .descriptor
-                        .metadata
-                        .dependencies()
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect(),
-                    fingerprints: s.live,
-                    error: s.error.clone(),
-                }
-            })
-            .collect()
-    }
-
-    /// The plugins defined in `file` (compared as given, then canonicalized).
-    pub fn plugins_in_file(&self, file: &Path) -> Vec<String> {
-        let canon = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
-        let wanted = canon(file);
-        self.status()
-            .into_iter()
-            .filter(|s| canon(Path::new(&*s.source.file)) == wanted)
-            .map(|s| s.name)
-            .collect()
-    }
-
-    /// The plugins an incoming hot patch changes: those whose code or state
-    /// fingerprint, asked of the patch's new code *before it is applied*,
-    /// differs from the live instance's. Sorted by name.
-    ///
-    /// `resolve` maps a subsecond `HotFn` key to the address the patch would
-    /// install for it, or `None` when the patch leaves it alone (tony-hot
-    /// builds it from the incoming jump table). Inactive plugins are skipped:
-    /// they have no instance to cycle and will load the new code anyway.
-    pub fn plugins_changed_by(&self, resolve: &dyn Fn(u64) -> Option<u64>) -> Vec<String> {
-        self.inner
-            .slots
-            .iter()
-            .filter_map(|(name, slot)| {
-                let (peek, live, state) = {
-                    let s = slot.peek();
-                    (s.descriptor.vtable.peek_fingerprints, s.live, s.state)
-                };
-                if state != PluginState::Active {
-                    return None;
-                }
-                let new = crate::containment::contain(|| Ok(peek(resolve)))
-                    .ok()
-                    .flatten()?;
-                (new != live).then(|| name.clone())
-            })
-            .collect()
+        self.engine.status()
     }
 
     /// Runs `f` on the live instance of `T`, waiting while a reload holds it.
     ///
-    /// Fails when `T` is not active, or when the caller was compiled against
-    /// another state layout than the live instance's.
+    /// Fails when `T` is not active, when the caller was compiled against
+    /// another state layout than the live instance's, when `T` is already
+    /// borrowed by this thread, or when waiting for it would deadlock
+    /// ([`AccessError::WouldDeadlock`]). No lock is held while `f` runs: it
+    /// may call back into the system. A panic in `f` goes on to the caller;
+    /// the instance stays in place.
     pub fn with<T: PluginType, R>(&self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
-        self.inner.with(f)
+        plugin_type::typed(&*self.engine, |t: &mut T| f(t))
     }
 
     /// Runs `f` on the live instance of `T` mutably; see [`PluginSystem::with`].
@@ -641,169 +354,76 @@ impl PluginSystem {
         &self,
         f: impl FnOnce(&mut T) -> R,
     ) -> Result<R, AccessError> {
-        self.inner.with_mut(f)
+        plugin_type::typed(&*self.engine, f)
     }
 
     /// A service of type `S`, if a plugin (or the host) provides one.
     ///
     /// Waits while another thread runs a transaction (its provider may be
     /// between deactivate and activate), so a caller never sees a service
-    /// missing only because a reload is under way.
+    /// missing only because a reload is under way. From inside a hook, a
+    /// typed access or a `Drop` run by Tony it does not wait.
     pub fn service<S: Any + Send + Sync>(&self) -> Option<Arc<S>> {
-        // Not from inside a hook or a typed access: that could wait on itself.
-        let inside = BUSY.with_borrow(|(names, txn)| *txn || !names.is_empty());
-        if inside {
-            return self.inner.services.get::<S>();
-        }
-        // Read under the transaction lock: released before the read, a new
-        // transaction could withdraw the service in between.
-        let _txn = self.inner.txn();
-        self.inner.services.get::<S>()
+        let id = TypeId::of::<S>();
+        let found = if reentry::is_busy() {
+            self.engine.services.get(id)
+        } else {
+            // Read under the transaction lock: released before the read, a
+            // new transaction could withdraw the service in between.
+            let _txn = self.engine.txn();
+            self.engine.services.get(id)
+        };
+        found?.downcast::<S>().ok()
     }
 
     /// Subscribes `sink` to events of one kind.
     pub fn subscribe(&self, kind: EventKind, sink: impl EventSink) -> SubscriptionId {
-        self.inner.bus.subscribe(Some(kind), Arc::new(sink))
+        self.engine.bus().subscribe(Some(kind), Arc::new(sink))
     }
 
     /// Subscribes `sink` to every event (the seed's `'*'`).
     pub fn subscribe_all(&self, sink: impl EventSink) -> SubscriptionId {
-        self.inner.bus.subscribe(None, Arc::new(sink))
+        self.engine.bus().subscribe(None, Arc::new(sink))
     }
 
     /// Ends a subscription; returns whether it existed.
     pub fn unsubscribe(&self, id: SubscriptionId) -> bool {
-        self.inner.bus.unsubscribe(id)
+        self.engine.bus().unsubscribe(id)
     }
 
-    /// Delivers `event` to the subscribers (for triggers such as tony-hot).
+    /// Delivers `event` to the subscribers (for triggers such as tony-hot):
+    /// now, or, from inside a hook or typed access, once this thread holds
+    /// nothing.
     pub fn emit(&self, event: Event) {
-        self.inner.emit(event);
+        self.engine.emit(event);
     }
 
     /// The hot-reload configuration in force.
     pub fn config(&self) -> HotReloadConfig {
-        self.inner.config()
-    }
-
-    /// The plugin configuration file in force, if any.
-    pub fn plugin_config(&self) -> Option<PluginConfigFile> {
-        self.inner
-            .plugin_config
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-
-    /// Reads the plugin configuration file at `path` and applies it; see
-    /// [`PluginSystem::apply_plugin_config`]. An unreadable or invalid file
-    /// keeps the old configuration and emits an [`Event::Error`] naming the
-    /// file, line and plugin.
-    pub fn reload_plugin_config(&self, path: &Path) -> Result<Option<ReloadResult>, Error> {
-        match PluginConfigFile::load(path) {
-            Ok(file) => self.apply_plugin_config(file),
-            Err(e) => {
-                self.config_error(None, &e);
-                Err(e.into())
-            }
-        }
-    }
-
-    /// Applies a new plugin configuration: each changed table is checked
-    /// against its plugin's config type, then the active plugins whose table
-    /// changed are reloaded in one transaction, with their state. A table
-    /// that does not fit keeps the old configuration running. Returns the
-    /// reload, or `None` when no active plugin's table changed.
-    pub fn apply_plugin_config(
-        &self,
-        new: PluginConfigFile,
-    ) -> Result<Option<ReloadResult>, Error> {
-        let old = self.plugin_config();
-        let changed = match &old {
-            Some(old) => PluginConfigFile::changed_plugins(old, &new),
-            None => new.plugin_names(),
-        };
-        for name in &changed {
-            let Some(slot) = self.inner.slot(name) else {
-                continue;
-            };
-            let check = slot.peek().descriptor.vtable.check_config;
-            if let Some(Err(e)) = check.map(|check| check(&new, name)) {
-                self.config_error(Some(name), &e);
-                return Err(e.into());
-            }
-        }
-        let active: Vec<&str> = changed
-            .iter()
-            .map(String::as_str)
-            .filter(|n| self.inner.is_active(n))
-            .collect();
-        if active.is_empty() {
-            *self
-                .inner
-                .plugin_config
-                .write()
-                .unwrap_or_else(PoisonError::into_inner) = Some(new);
-            return Ok(None);
-        }
-        let path = new.path().to_path_buf();
-        let mut swap = ConfigSwap {
-            inner: &self.inner,
-            new: Some(new),
-            old,
-        };
-        let result = self.reload(&active, Trigger::Config, &mut swap);
-        if result.success {
-            self.emit(Event::ConfigReloaded {
-                path,
-                plugins: active.iter().map(|s| (*s).to_owned()).collect(),
-            });
-        }
-        Ok(Some(result))
-    }
-
-    fn config_error(&self, plugin: Option<&str>, e: &config_file::Error) {
-        tracing::error!(error = %e, "plugin configuration rejected; the previous one stays in force");
-        self.emit(Event::Error {
-            source: ErrorSource::Config,
-            plugin: plugin.map(str::to_owned),
-            message: e.to_string(),
-        });
-    }
-
-    /// The path of the plugin configuration file, from the configuration.
-    pub fn plugin_config_path(&self) -> Option<PathBuf> {
-        self.inner.config().plugin_config_path.clone()
+        self.engine.config()
     }
 }
 
-/// Installs a new plugin configuration; undo puts the old one back.
-struct ConfigSwap<'a> {
-    inner: &'a Inner,
-    new: Option<PluginConfigFile>,
-    old: Option<PluginConfigFile>,
-}
-
-impl Swap for ConfigSwap<'_> {
-    fn apply(&mut self) -> Result<(), BoxError> {
-        let mut slot = self
-            .inner
-            .plugin_config
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(new) = self.new.take() {
-            self.old = slot.replace(new);
-        }
-        Ok(())
-    }
-
-    fn undo(&mut self) -> Result<(), BoxError> {
-        let mut slot = self
-            .inner
-            .plugin_config
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        *slot = self.old.take();
-        Ok(())
+/// The result of a reload refused before it started.
+pub(crate) fn refused(names: &[String], trigger: Trigger, message: String) -> ReloadResult {
+    let plugin = names.first().cloned().unwrap_or_default();
+    ReloadResult {
+        success: false,
+        error: Some(ReloadError {
+            plugin: plugin.clone(),
+            stage: Stage::Validate,
+            message,
+        }),
+        plugin,
+        previous_version: None,
+        new_version: None,
+        state_preserved: false,
+        states: Vec::new(),
+        dependents_reloaded: Vec::new(),
+        attempts: 0,
+        rolled_back: false,
+        failed: Vec::new(),
+        trigger,
+        duration: Default::default(),
     }
 }

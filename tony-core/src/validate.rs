@@ -1,7 +1,7 @@
 //! Custom validation of a plugin before it reloads (the seed's
 //! `validateNewPluginVersion`).
 
-use crate::Metadata;
+use crate::metadata::Metadata;
 
 /// The verdict of a [`Validator`]: valid, or the reasons it is not.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

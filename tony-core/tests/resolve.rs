@@ -207,6 +207,7 @@ fn duplicate_names_name_both_locations() {
         name,
         first,
         second,
+        ..
     } = &err
     else {
         panic!("{err}")
@@ -241,7 +242,16 @@ fn invalid_metadata_is_refused_with_location() {
 // Registration through inventory, as `#[tony_plugin]` does it.
 simple_plugin!(Submitted, "submitted-by-hand", "3.1.4");
 tony_core::__private::inventory::submit! {
-    tony_core::__private::Registration::new(<Submitted as PluginType>::descriptor)
+    tony_core::__private::Registration::new(
+        <Submitted as PluginType>::descriptor,
+        std::any::TypeId::of::<Submitted>,
+        &tony_core::__private::StructCode {
+            name: "submitted-by-hand",
+            crate_name: "resolve",
+            code: 1,
+            state: 2,
+        },
+    )
 }
 
 #[test]

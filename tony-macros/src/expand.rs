@@ -19,17 +19,13 @@
 //!
 //! The code fingerprint of a plugin covers its struct and its
 //! `#[tony_plugin]` impl blocks, which the struct's attribute cannot see.
-//! Each impl block therefore registers, through `inventory`, a
-//! `__private::ImplFingerprint` keyed by the type's `TypeId`, holding a fn
-//! that returns the block's hash through `hot_call` and one that peeks it in
-//! an incoming patch. The struct's hidden fn answers with the struct's own
-//! hashes, and the table's `fingerprints`/`peek_fingerprints` entries go
-//! through `__private::plugin_fingerprints::<T>` /
-//! `peek_plugin_fingerprints::<T>`, which fold every registered block's hash
-//! in (sorted and deduplicated: `inventory` has no order, and a patch
-//! library may submit a block again). After a patch, every one of those fns
-//! answers with the new code's value, so an edited method body changes the
-//! code fingerprint and not the state one.
+//! So the struct's registration carries its own hashes (code, state) and
+//! each impl block registers its own description (`__private::ImplBlock`:
+//! the plugin's `TypeId`, the trait, one hash per method); tony-core joins
+//! them into one `CodeManifest` entry per plugin. A hot-patch library's
+//! constructors submit its registrations again: that is how Tony reads
+//! what the incoming code contains, and which plugins an edit changed,
+//! whatever the edit renamed, added or removed.
 //!
 //! A compile-time design (say, one `impl ImplHash<N> for X` per block) does
 //! not work: no macro invocation can know how many blocks a type has, or
@@ -110,20 +106,13 @@ fn plugin_struct(p: &Plugin<'_>, source: &Source) -> TokenStream {
 
     let struct_hash = fingerprint::struct_code(&p.input.args_tokens, item);
     let state = fingerprint::state(item, p.state_version, p.stateless);
-    // The hidden fn answers with the struct's own hashes; the table's entries
-    // fold in the impl blocks' (see the module docs).
-    let (code, fingerprints_entry, peek_entry) = (
-        quote!(#struct_hash),
-        quote! {
-            || ::tony_core::__private::plugin_fingerprints::<Self, _, _>(Self::__tony_plugin_fingerprints)
-        },
-        quote! {
-            |resolve| ::tony_core::__private::peek_plugin_fingerprints::<Self, _, _>(
-                Self::__tony_plugin_fingerprints,
-                resolve,
-            )
-        },
-    );
+    // The hidden fn answers with the struct's own hashes through the jump
+    // table (so the state layout is the new code's after a patch); the code
+    // fingerprint of the whole plugin is tony-core's (see the module docs).
+    let code = quote!(#struct_hash);
+    let fingerprints_entry = quote! {
+        || ::tony_core::__private::plugin_fingerprints::<Self, _, _>(#name, Self::__tony_plugin_fingerprints)
+    };
 
     let (save, load, migrate) = if p.stateless {
         (
@@ -240,14 +229,22 @@ fn plugin_struct(p: &Plugin<'_>, source: &Source) -> TokenStream {
                             load: #load,
                             migrate: #migrate,
                             check_config: #check_config,
-                            peek_fingerprints: #peek_entry,
                         },
                     )
                 }
             }
 
             ::tony_core::__private::inventory::submit! {
-                ::tony_core::__private::Registration::new(<#ident as #plugin_type>::descriptor)
+                ::tony_core::__private::Registration::new(
+                    <#ident as #plugin_type>::descriptor,
+                    ::core::any::TypeId::of::<#ident>,
+                    &::tony_core::__private::StructCode {
+                        name: #name,
+                        crate_name: ::core::env!("CARGO_CRATE_NAME"),
+                        code: #code,
+                        state: #state,
+                    },
+                )
             }
         };
     }

@@ -122,6 +122,14 @@ pub(crate) fn impl_block(item: &ItemImpl) -> u64 {
     h.0
 }
 
+/// The code hash of one method of an impl block, as written (attributes,
+/// signature and body): what tells a receipt which methods an edit changed.
+pub(crate) fn method(item: &syn::ImplItemFn) -> u64 {
+    let mut h = Fnv64::new("tony-code-method-v1");
+    h.tokens(item.to_token_stream());
+    h.0
+}
+
 /// The state fingerprint: what decides the snapshot's bytes and the type's
 /// layout, and nothing else.
 pub(crate) fn state(item: &ItemStruct, state_version: u32, stateless: bool) -> u64 {

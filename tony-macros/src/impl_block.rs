@@ -27,8 +27,9 @@
 //! with a `#[cfg]` on a parameter, and fns of more than 8 parameters
 //! (counting `self`: the arities `hot_call` supports).
 //!
-//! The block also gets a hidden fn returning the block's code hash,
-//! registered for the plugin's code fingerprint (see `expand.rs`).
+//! The block is also described to tony-core (its trait, its hash, one hash
+//! per method) through `inventory`, which is how a hot patch's changes are
+//! told apart (see [`registration`]).
 
 use proc_macro2::{Group, Ident, Punct, Spacing, Span, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote};
@@ -45,7 +46,11 @@ pub(crate) fn expand(input: &ImplBlock) -> TokenStream {
     let original = &input.item;
     let mut visible = original.clone();
     let self_ty = &original.self_ty;
-    let block_hash = fingerprint::impl_block(original);
+    // The block outside its methods (header, associated items): each
+    // method has a hash of its own.
+    let mut outline = original.clone();
+    outline.items.retain(|i| !matches!(i, ImplItem::Fn(_)));
+    let block_hash = fingerprint::impl_block(&outline);
 
     let trait_path = match &original.trait_ {
         // A negative impl has no methods and no code.
@@ -89,94 +94,86 @@ pub(crate) fn expand(input: &ImplBlock) -> TokenStream {
         .filter(|a| a.path().is_ident("cfg") || a.path().is_ident("cfg_attr"))
         .collect();
     let where_clause = &original.generics.where_clause;
-    let (fingerprint_fns, registration) = fingerprint_fns(original, trait_path, &key, block_hash);
-
-    if hidden.is_empty() && fingerprint_fns.is_empty() {
-        return visible.to_token_stream();
-    }
+    let registration = registration(original, trait_path, block_hash);
+    let hidden = (!hidden.is_empty()).then(|| {
+        quote! {
+            impl #self_ty #where_clause {
+                #(#hidden)*
+            }
+        }
+    });
     quote! {
         #visible
 
         #(#cfgs)*
         const _: () = {
-            impl #self_ty #where_clause {
-                #(#hidden)*
-                #fingerprint_fns
-            }
-
+            #hidden
             #registration
         };
     }
 }
 
-/// The hidden fns returning the block's hash, and their registration with
-/// tony-core.
-fn fingerprint_fns(
-    original: &syn::ItemImpl,
-    trait_path: Option<&Path>,
-    key: &str,
-    hash: u64,
-) -> (TokenStream, TokenStream) {
-    // A name stable under edits of the block's bodies, unique per block:
-    // the trait's key, or for an inherent block the names of its items.
-    let suffix = match trait_path {
-        Some(_) => key.to_owned(),
-        None => {
-            let mut names: Vec<String> = original
-                .items
-                .iter()
-                .map(|i| match i {
-                    ImplItem::Fn(f) => f.sig.ident.to_string(),
-                    ImplItem::Const(c) => c.ident.to_string(),
-                    ImplItem::Type(t) => t.ident.to_string(),
-                    other => other.to_token_stream().to_string(),
-                })
-                .collect();
-            if names.is_empty() {
-                // An empty block has no code to fingerprint.
-                return (TokenStream::new(), TokenStream::new());
-            }
-            names.sort();
-            let names: TokenStream = names.iter().map(|n| quote!(#n)).collect();
-            format!(
-                "inherent_{:08x}",
-                fingerprint::tokens("tony-impl-key", names) as u32
-            )
-        }
-    };
-    let entry = format_ident!("__tony_fingerprint_{}", suffix);
-    let peek = format_ident!("__tony_peek_fingerprint_{}", suffix);
-    let value = format_ident!("__tony_hot_fingerprint_{}", suffix);
+/// The block's description, submitted to `inventory` for tony-core: the
+/// plugin type, the trait (if any), the hash of the whole block and one hash
+/// per method.
+///
+/// Static data, not functions: a hot-patch library's constructors submit
+/// its blocks again, and reading their data tells Tony exactly what the
+/// new code contains, whatever the edit renamed, added or removed. (An
+/// earlier design called a fn named after the block's methods through the
+/// jump table; adding a method renamed that fn, the original registry never
+/// saw its successor, and every later edit of the block went unnoticed.)
+fn registration(original: &syn::ItemImpl, trait_path: Option<&Path>, hash: u64) -> TokenStream {
     let self_ty = &original.self_ty;
-    let fns = quote! {
-        #[doc(hidden)]
-        #[allow(non_snake_case)]
-        fn #entry() -> u64 {
-            ::tony_core::__private::hot_call(Self::#value, ())
+    // The whole path, arguments included: `From<u8>` and `From<u16>` are
+    // different blocks.
+    let trait_name = trait_path
+        .map(|path| compact(&path.to_token_stream().to_string()))
+        .unwrap_or_default();
+    let methods = original.items.iter().filter_map(|i| match i {
+        ImplItem::Fn(f) => {
+            let name = unraw(&f.sig.ident);
+            let name = if trait_name.is_empty() {
+                name
+            } else {
+                format!("{trait_name}::{name}")
+            };
+            let h = fingerprint::method(f);
+            Some(quote!((#name, #h)))
         }
-
-        #[doc(hidden)]
-        #[allow(non_snake_case)]
-        fn #peek(resolve: &dyn ::core::ops::Fn(u64) -> ::core::option::Option<u64>) -> ::core::option::Option<u64> {
-            ::tony_core::__private::peek(Self::#value, resolve)
-        }
-
-        #[doc(hidden)]
-        #[allow(non_snake_case)]
-        fn #value() -> u64 {
-            #hash
-        }
-    };
-    let registration = quote! {
+        _ => None,
+    });
+    quote! {
         ::tony_core::__private::inventory::submit! {
-            ::tony_core::__private::ImplFingerprint::new(
+            ::tony_core::__private::ImplBlock::new(
                 ::core::any::TypeId::of::<#self_ty>,
-                <#self_ty>::#entry,
-                <#self_ty>::#peek,
+                &::tony_core::__private::BlockCode {
+                    trait_name: #trait_name,
+                    hash: #hash,
+                    methods: &[#(#methods),*],
+                },
             )
         }
-    };
-    (fns, registration)
+    }
+}
+
+/// `Foo < u8 >` as `Foo<u8>`: the compiler's printer spaces tokens.
+fn compact(printed: &str) -> String {
+    let mut out = String::with_capacity(printed.len());
+    let mut chars = printed.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == ' ' {
+            let next = chars.peek().copied().unwrap_or(' ');
+            let prev = out.chars().last().unwrap_or(' ');
+            let word = |c: char| c.is_alphanumeric() || c == '_';
+            if word(prev) && word(next) {
+                out.push(' ');
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Why a method passes through unchanged, if it does.
@@ -397,6 +394,11 @@ fn make_visible(f: &mut ImplItemFn, hidden: &Ident) {
         {
             list.path = syn::parse_quote!(allow);
         }
+    }
+    // The visible method is only a trampoline: inlined into its callers, a
+    // call costs what subsecond's own `HotFn::call` does.
+    if !f.attrs.iter().any(|a| a.path().is_ident("inline")) {
+        f.attrs.push(syn::parse_quote!(#[inline]));
     }
     let body = quote! {
         ::tony_core::__private::hot_call(Self::#hidden, (#(#args,)*))

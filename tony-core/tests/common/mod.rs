@@ -187,3 +187,23 @@ pub fn system_with(
         .build()
         .unwrap()
 }
+
+/// Runs `f` on its own thread and fails the test with `what` if it does not
+/// finish within `secs` seconds (a deadlock), instead of hanging CI. The
+/// stuck thread is left behind; the test binary exits anyway.
+pub fn within<T: Send + 'static>(
+    secs: u64,
+    what: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        let _ = tx.send(out);
+    });
+    match rx.recv_timeout(std::time::Duration::from_secs(secs)) {
+        Ok(Ok(v)) => v,
+        Ok(Err(panic)) => std::panic::resume_unwind(panic),
+        Err(_) => panic!("deadlock: {what} did not finish within {secs}s"),
+    }
+}

@@ -33,6 +33,7 @@ pub(crate) use worker::PatchIntake;
 /// at a time and restore the original when done.
 #[cfg(feature = "patch")]
 pub mod testing {
+    pub use super::swap::apply_synthetic_patch;
     pub use super::table::synthetic::table;
     pub use super::table::{Patch, capture, hot_key, original};
 

@@ -21,6 +21,9 @@ pub(crate) struct PatchIntake {
 impl PatchIntake {
     /// Connects to the dx devserver, when there is one, and starts the thread.
     pub(crate) fn start(system: PluginSystem) -> Self {
+        // The binary's own plugin code, read before any patch library can
+        // load and submit its own.
+        let _ = tony_core::CodeManifest::original();
         let (tx, rx) = mpsc::channel();
         let state = match intake::start(tx) {
             IntakeStatus::NotUnderDx => IntakeState::NotUnderDx,

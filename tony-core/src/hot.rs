@@ -1,0 +1,176 @@
+//! Host code through the hot-patch jump table: the app's own loop body or
+//! request handler, so that after a hot patch it is the *new* host code
+//! that runs, and reaches plugins with their new layout.
+//!
+//! `#[tony_plugin]` routes plugin methods through subsecond's jump table.
+//! Code outside plugins is called directly, so after a patch that changed a
+//! plugin's struct, a loop compiled before the patch still expects the old
+//! layout and typed access answers
+//! [`StaleLayout`](crate::AccessError::StaleLayout): safe, but the app stops
+//! doing its job until it is restarted. Put the loop's *body* in a fn and
+//! call it with [`call`]: each iteration then runs the newest version of the
+//! body, compiled against the newest layout.
+//!
+//! ```
+//! use tony_core::{PluginSystem, hot};
+//!
+//! /// One round of the app's work: edit it while the app runs under dx.
+//! fn tick(system: &PluginSystem, round: u64) -> u64 {
+//!     round + 1
+//! }
+//!
+//! let system = PluginSystem::builder().build()?;
+//! system.initialize()?;
+//! let mut round = 0;
+//! for _ in 0..3 {
+//!     round = hot::call(tick, (&system, round));
+//! }
+//! assert_eq!(round, 3);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Without tony-core's `hot` feature (any release build) [`call`] is a
+//! plain inlined call.
+//!
+//! # Only fn items
+//!
+//! subsecond finds the new version of a callable by its type's code, except
+//! for a callable the size of a pointer: that one it takes *for* a function
+//! pointer, so a closure capturing one reference is never patched (and one
+//! capturing a `fn` pointer has its body skipped). [`call`] therefore takes
+//! only zero-sized callables, fn items and closures that capture nothing,
+//! and anything else fails to build (`cargo build`, error E0080 naming
+//! `tony_core::hot::call`; `cargo check` does not evaluate it); pass what
+//! the body needs as arguments instead:
+//!
+//! ```compile_fail,E0080
+//! let limit = 10_u64;
+//! // error: `hot::call` takes a fn item or a closure that captures nothing
+//! tony_core::hot::call(|n: u64| n.min(limit), (20,));
+//! ```
+
+/// Calls `f` with `args` (a tuple), through subsecond's jump table with the
+/// `hot` feature: the newest version of `f` a hot patch installed runs.
+///
+/// `f` must be a fn item or a closure that captures nothing (see the
+/// [module docs](self)); anything else does not compile.
+///
+/// ```
+/// fn double(n: u64) -> u64 {
+///     n * 2
+/// }
+/// assert_eq!(tony_core::hot::call(double, (21,)), 42);
+/// ```
+#[inline(always)]
+pub fn call<F, A, M>(f: F, args: A) -> F::Return
+where
+    F: HotFunction<A, M>,
+{
+    const {
+        assert!(
+            size_of::<F>() == 0,
+            "`tony_core::hot::call` takes a fn item or a closure that captures nothing: \
+             subsecond never patches a closure that captures one pointer-sized value; \
+             pass what the body needs as arguments"
+        )
+    };
+    call_unchecked(f, args)
+}
+
+/// [`call`] without its check, for the macro's fn items.
+///
+/// With the `hot` feature this is subsecond's `HotFn::call` for a fn item,
+/// written small: the same key (the address of `F`'s `call_it`), the same
+/// table, the same call of the new address; but the lookup is one
+/// non-generic function compiled once in tony-core, not subsecond's generic
+/// `try_call` instantiated for every hot function in the user's crate,
+/// which dominated what `#[tony_plugin]` cost a patch to recompile.
+#[cfg(feature = "hot")]
+#[inline(always)]
+#[allow(unsafe_code)]
+pub(crate) fn call_unchecked<F, A, M>(mut f: F, args: A) -> F::Return
+where
+    F: HotFunction<A, M>,
+{
+    let key = <F as HotFunction<A, M>>::call_it as *const () as u64;
+    match patched(key) {
+        Some(new) => {
+            // SAFETY: the jump table maps this exact `call_it` instance to
+            // its counterpart in the patch library, compiled from the same
+            // signature; `F` is zero-sized (fn items only), so the
+            // reference passed is never read. subsecond's `HotFn::try_call`
+            // makes the same call.
+            let new = unsafe { std::mem::transmute::<usize, fn(&F, A) -> F::Return>(new as usize) };
+            new(&f, args)
+        }
+        None => f.call_it(args),
+    }
+}
+
+/// The address the installed jump table maps `key` to, if any.
+#[cfg(feature = "hot")]
+#[allow(unsafe_code)]
+fn patched(key: u64) -> Option<u64> {
+    // SAFETY: subsecond only ever installs a complete table it leaked
+    // (`'static`, never freed), so the reference stays valid.
+    let table = unsafe { subsecond::get_jump_table() }?;
+    table.map.get(&key).copied()
+}
+
+#[cfg(not(feature = "hot"))]
+#[inline(always)]
+pub(crate) fn call_unchecked<F, A, M>(f: F, args: A) -> F::Return
+where
+    F: HotFunction<A, M>,
+{
+    f.call_it(args)
+}
+
+/// A function called with its arguments as one tuple: what [`call`] takes.
+/// Implemented for every `Fn` of up to 8 arguments.
+#[cfg(feature = "hot")]
+pub use subsecond::HotFunction;
+
+/// A function called with its arguments as one tuple: what [`call`] takes.
+/// Implemented for every `Fn` of up to 8 arguments (the shape of
+/// `subsecond::HotFunction`, for builds without the `hot` feature).
+#[cfg(not(feature = "hot"))]
+pub trait HotFunction<Args, Marker> {
+    /// What the function returns.
+    type Return;
+    /// Calls it.
+    fn call_it(&self, args: Args) -> Self::Return;
+}
+
+#[cfg(not(feature = "hot"))]
+macro_rules! impl_hot_function {
+    ($($marker:ident: ($($arg:ident),*)),* $(,)?) => {$(
+        /// Marker for a function of this arity.
+        #[doc(hidden)]
+        pub struct $marker;
+        impl<T, $($arg,)* R> HotFunction<($($arg,)*), $marker> for T
+        where
+            T: Fn($($arg),*) -> R,
+        {
+            type Return = R;
+            #[inline(always)]
+            #[allow(non_snake_case)]
+            fn call_it(&self, ($($arg,)*): ($($arg,)*)) -> R {
+                self($($arg),*)
+            }
+        }
+    )*};
+}
+
+#[cfg(not(feature = "hot"))]
+impl_hot_function!(
+    Arity0: (),
+    Arity1: (A1),
+    Arity2: (A1, A2),
+    Arity3: (A1, A2, A3),
+    Arity4: (A1, A2, A3, A4),
+    Arity5: (A1, A2, A3, A4, A5),
+    Arity6: (A1, A2, A3, A4, A5, A6),
+    Arity7: (A1, A2, A3, A4, A5, A6, A7),
+    Arity8: (A1, A2, A3, A4, A5, A6, A7, A8),
+);

@@ -1,0 +1,109 @@
+//! Applying a plugin configuration file while the system runs: checked
+//! against each plugin's config type, then installed as the swap step of a
+//! reload transaction of the plugins whose table changed.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::config_file::{self, PluginConfigFile};
+use crate::containment::contain;
+use crate::events::{ErrorSource, Event};
+use crate::reload::{ReloadResult, Trigger};
+use crate::swap::ConfigSwap;
+use crate::system::{Error, PluginSystem, enter};
+use crate::transaction;
+
+impl PluginSystem {
+    /// The plugin configuration file in force, if any.
+    pub fn plugin_config(&self) -> Option<PluginConfigFile> {
+        self.engine.plugin_config_file().map(|f| (*f).clone())
+    }
+
+    /// Reads the plugin configuration file at `path` and applies it; see
+    /// [`PluginSystem::apply_plugin_config`]. An unreadable or invalid file
+    /// keeps the old configuration and emits an [`Event::Error`] naming the
+    /// file, line and plugin.
+    pub fn reload_plugin_config(&self, path: &Path) -> Result<Option<ReloadResult>, Error> {
+        match PluginConfigFile::load(path) {
+            Ok(file) => self.apply_plugin_config(file),
+            Err(e) => {
+                self.config_error(None, &e);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Applies a new plugin configuration: each changed table is checked
+    /// against its plugin's config type, then the active plugins whose table
+    /// changed are reloaded in one transaction, with their state. A table
+    /// that does not fit keeps the old configuration running. Returns the
+    /// reload, or `None` when no active plugin's table changed.
+    ///
+    /// Refused ([`Error::Reentrant`]) from inside a hook or typed access.
+    pub fn apply_plugin_config(
+        &self,
+        new: PluginConfigFile,
+    ) -> Result<Option<ReloadResult>, Error> {
+        let _g = enter("apply_plugin_config")?;
+        let _t = self.engine.txn();
+        let old = self.engine.plugin_config_file();
+        let changed = match &old {
+            Some(old) => PluginConfigFile::changed_plugins(old, &new),
+            None => new.plugin_names(),
+        };
+        for name in &changed {
+            let Some(check) = self
+                .engine
+                .descriptor(name)
+                .and_then(|d| d.vtable.check_config)
+            else {
+                continue;
+            };
+            // The plugin's config type may have its own `Deserialize`.
+            let checked = contain(name, "config check", || Ok(check(&new, name)));
+            let e = match checked {
+                Ok(Ok(())) => continue,
+                Ok(Err(e)) => e,
+                Err(panic) => new.plugin_error(name, panic),
+            };
+            self.config_error(Some(name), &e);
+            return Err(e.into());
+        }
+        let active: Vec<String> = changed
+            .into_iter()
+            .filter(|n| self.engine.is_active(n))
+            .collect();
+        if active.is_empty() {
+            self.engine.set_plugin_config(Some(Arc::new(new)));
+            return Ok(None);
+        }
+        let path = new.path().to_path_buf();
+        let mut swap = ConfigSwap {
+            engine: &self.engine,
+            new: Some(Arc::new(new)),
+            old: None,
+        };
+        let result = transaction::run(&self.engine, &active, Trigger::Config, &mut swap);
+        if result.success {
+            self.emit(Event::ConfigReloaded {
+                path,
+                plugins: active,
+            });
+        }
+        Ok(Some(result))
+    }
+
+    fn config_error(&self, plugin: Option<&str>, e: &config_file::Error) {
+        tracing::error!(error = %e, "plugin configuration rejected; the previous one stays in force");
+        self.emit(Event::Error {
+            source: ErrorSource::Config,
+            plugin: plugin.map(str::to_owned),
+            message: e.to_string(),
+        });
+    }
+
+    /// The path of the plugin configuration file, from the configuration.
+    pub fn plugin_config_path(&self) -> Option<PathBuf> {
+        self.engine.config().plugin_config_path.clone()
+    }
+}

@@ -1,0 +1,62 @@
+//! Snapshots by hand: [`PluginSystem::create_state_snapshot`] and
+//! [`PluginSystem::restore_state_snapshot`] (the seed's
+//! `createStateSnapshot` / `restoreStateSnapshot`).
+
+use crate::access::AccessError;
+use crate::containment::contain;
+use crate::reload::{ReloadResult, Trigger};
+use crate::snapshot::Snapshot;
+use crate::swap::RestoreSnapshot;
+use crate::system::{Error, PluginSystem};
+
+impl PluginSystem {
+    /// Takes a snapshot of `name`'s state now (the seed's `createStateSnapshot`).
+    ///
+    /// Waits while a reload holds the plugin. From inside typed access to the
+    /// same plugin it is refused ([`Error::Reentrant`]).
+    pub fn create_state_snapshot(&self, name: &str) -> Result<Snapshot, Error> {
+        let mut out = None;
+        let lent = self.engine.access(name, None, &mut |instance, d, live| {
+            let save = d.vtable.save;
+            out = Some(
+                contain(name, "snapshot", || save(instance)).map(|bytes| Snapshot {
+                    plugin: name.to_owned(),
+                    version: d.metadata.version().clone(),
+                    state_version: d.metadata.state_version(),
+                    fingerprint: live.state,
+                    bytes,
+                    taken_at: std::time::SystemTime::now(),
+                }),
+            );
+        });
+        match lent {
+            Ok(()) => {}
+            Err(AccessError::Unknown(n)) => return Err(Error::Unknown(n)),
+            Err(AccessError::NotActive { plugin, state }) => {
+                return Err(Error::NotActive { plugin, state });
+            }
+            Err(AccessError::Reentrant(_)) => {
+                return Err(Error::Reentrant("create_state_snapshot"));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        match out {
+            Some(Ok(snapshot)) => Ok(snapshot),
+            Some(Err(source)) => Err(Error::Snapshot {
+                plugin: name.to_owned(),
+                source,
+            }),
+            None => Err(Error::Unknown(name.to_owned())),
+        }
+    }
+
+    /// Puts `snapshot` back into its plugin, as a reload transaction (the
+    /// seed's `restoreStateSnapshot`): the plugin is rebuilt from the
+    /// snapshot (migrated if its layout changed since) and reactivated; on
+    /// failure it keeps its current state. A snapshot of another layout, for
+    /// a plugin without migration, is refused and changes nothing.
+    pub fn restore_state_snapshot(&self, snapshot: &Snapshot) -> ReloadResult {
+        let mut swap = RestoreSnapshot(snapshot.clone());
+        self.reload(&[snapshot.plugin.as_str()], Trigger::Snapshot, &mut swap)
+    }
+}

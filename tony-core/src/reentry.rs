@@ -1,0 +1,122 @@
+//! What the current thread is inside of — a transaction, typed accesses —
+//! and the events it holds back until it is inside of nothing.
+//!
+//! The re-entrancy rules of `docs/concurrency.md` are enforced here: a
+//! transaction cannot start on a thread that is already inside one or inside
+//! a typed access, and a thread cannot borrow a plugin it already borrows.
+//! Events emitted while the thread is busy are queued and delivered once it
+//! holds nothing, so a subscriber never runs while this thread holds a lock or
+//! a plugin another thread may need.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use crate::access::AccessError;
+use crate::events::{Bus, Event};
+
+struct Busy {
+    /// The plugins this thread borrows through typed access, innermost last.
+    accesses: Vec<String>,
+    /// Whether a transaction (load, unload, reload, ...) runs on this thread.
+    txn: bool,
+    /// Events held back until the thread is idle.
+    outbox: Vec<(Arc<Bus>, Event)>,
+}
+
+thread_local! {
+    static BUSY: RefCell<Busy> = const {
+        RefCell::new(Busy { accesses: Vec::new(), txn: false, outbox: Vec::new() })
+    };
+}
+
+/// Whether this thread runs a transaction or borrows a plugin.
+pub(crate) fn is_busy() -> bool {
+    BUSY.with_borrow(|b| b.txn || !b.accesses.is_empty())
+}
+
+/// Marks the thread as running a transaction; refused when it already is
+/// inside one or inside a typed access (`what` names the refused call).
+pub(crate) struct TxnGuard(());
+
+impl TxnGuard {
+    pub(crate) fn enter(what: &'static str) -> Result<TxnGuard, &'static str> {
+        BUSY.with_borrow_mut(|b| {
+            if b.txn || !b.accesses.is_empty() {
+                return Err(what);
+            }
+            b.txn = true;
+            Ok(TxnGuard(()))
+        })
+    }
+}
+
+impl Drop for TxnGuard {
+    fn drop(&mut self) {
+        BUSY.with_borrow_mut(|b| b.txn = false);
+        flush_if_idle();
+    }
+}
+
+/// Marks `name` as borrowed by this thread; refused when it already is.
+pub(crate) struct AccessGuard(());
+
+impl AccessGuard {
+    pub(crate) fn enter(name: &str) -> Result<AccessGuard, AccessError> {
+        BUSY.with_borrow_mut(|b| {
+            if b.accesses.iter().any(|n| n == name) {
+                return Err(AccessError::Reentrant(name.to_owned()));
+            }
+            b.accesses.push(name.to_owned());
+            Ok(AccessGuard(()))
+        })
+    }
+
+    /// Whether the thread held something before this access: a nested access
+    /// must never wait behind a pending transaction (it could hold what the
+    /// transaction waits for).
+    pub(crate) fn nested(&self) -> bool {
+        BUSY.with_borrow(|b| b.txn || b.accesses.len() > 1)
+    }
+}
+
+impl Drop for AccessGuard {
+    fn drop(&mut self) {
+        BUSY.with_borrow_mut(|b| b.accesses.pop());
+        flush_if_idle();
+    }
+}
+
+/// Delivers `event` now when the thread is idle, or once it is.
+pub(crate) fn emit(bus: &Arc<Bus>, event: Event) {
+    let queued = BUSY.with_borrow_mut(|b| {
+        if b.txn || !b.accesses.is_empty() {
+            b.outbox.push((Arc::clone(bus), event));
+            None
+        } else {
+            Some(event)
+        }
+    });
+    if let Some(event) = queued {
+        bus.deliver(&event);
+    }
+}
+
+fn flush_if_idle() {
+    loop {
+        let batch = BUSY.with_borrow_mut(|b| {
+            if b.txn || !b.accesses.is_empty() {
+                Vec::new()
+            } else {
+                std::mem::take(&mut b.outbox)
+            }
+        });
+        if batch.is_empty() {
+            return;
+        }
+        // A subscriber may start a transaction; its events queue and flush
+        // on their own, then this loop picks up whatever is left.
+        for (bus, event) in batch {
+            bus.deliver(&event);
+        }
+    }
+}
