@@ -69,12 +69,11 @@ fn bench(c: &mut Criterion) {
         greeted: 0,
         greeting: "Hello".to_owned(),
     }));
-    let system = PluginSystem::builder()
-        .config(HotReloadConfig::default().with_enabled(false))
-        .build()
-        .unwrap();
+    let web =
+        Web::build(PluginSystem::builder().config(HotReloadConfig::default().with_enabled(false)))
+            .unwrap();
+    let system = web.system().clone();
     system.initialize().unwrap();
-    let web = Web::new(system.clone());
     // One router, so both routes are found in the same routing table: the
     // service's own, plus the plain route.
     let app = router(&web)

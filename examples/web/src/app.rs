@@ -10,7 +10,7 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tony_core::error::SystemError;
-use tony_core::{AccessError, PluginSystem, PluginType, ReloadResult};
+use tony_core::{AccessError, PluginSystem, PluginSystemBuilder, PluginType, ReloadResult};
 
 use crate::gate::{GateError, Gates};
 use crate::observer::Observer;
@@ -44,26 +44,31 @@ impl std::fmt::Debug for Web {
 }
 
 impl Web {
-    /// Serves `system`'s plugins. Subscribes the gates and the observer to
-    /// its events: build it before the first reload, after `initialize` or
-    /// before (either works).
-    pub fn new(system: PluginSystem) -> Self {
-        Self::with_wait_bound(system, DEFAULT_WAIT_BOUND)
+    /// Builds the plugin system from `builder`, with the gates' validator
+    /// added (see [`Web::call`]), and serves it. Initialize the system
+    /// afterwards (`web.system().initialize()`).
+    pub fn build(builder: PluginSystemBuilder) -> Result<Self, SystemError> {
+        Self::build_with_wait_bound(builder, DEFAULT_WAIT_BOUND)
     }
 
-    /// Like [`Web::new`], with another bound on how long a request waits for
-    /// a plugin under reload.
-    pub fn with_wait_bound(system: PluginSystem, wait_bound: Duration) -> Self {
-        let gates = Gates::install(&system, DRAIN_BOUND);
+    /// Like [`Web::build`], with another bound on how long a request waits
+    /// for a plugin under reload.
+    pub fn build_with_wait_bound(
+        builder: PluginSystemBuilder,
+        wait_bound: Duration,
+    ) -> Result<Self, SystemError> {
+        let (builder, gates) = Gates::hook(builder, DRAIN_BOUND);
+        let system = builder.build()?;
+        gates.install(&system);
         let observer = Observer::install(&system, Arc::clone(&gates));
-        Web {
+        Ok(Web {
             inner: Arc::new(Inner {
                 system,
                 gates,
                 observer,
                 wait_bound,
             }),
-        }
+        })
     }
 
     /// The plugin system.

@@ -6,33 +6,42 @@
 //! worker shared by every other request. The gates move that wait into
 //! async code:
 //!
-//! - a [`Gates`] subscriber sees [`Event::ReloadStarted`] on the
-//!   transaction's own thread *before* the transaction holds any plugin, and
-//!   closes the gates of the plugins asked for and of everything that
-//!   depends on them (the set the transaction may cycle);
-//! - it then waits (bounded) until the calls already admitted to those
-//!   plugins have returned, so none of them can block on the hold;
+//! - a [`Gates`] validator, which Tony calls on the transaction's own
+//!   thread for every plugin the transaction will cycle (the ones asked for
+//!   and their dependents) *before* it takes any of them, closes that
+//!   plugin's gate and waits (bounded) until the calls already admitted have
+//!   returned, so none of them can block on the transaction;
 //! - requests for a closed plugin wait asynchronously (bounded:
 //!   [`GateError::Timeout`] after the service's wait bound) on a
 //!   [`Notify`], and other requests are not delayed at all;
-//! - [`Event::ReloadCompleted`] / [`Event::ReloadFailed`] reopen the gates,
-//!   and the next transaction first lets the requests that waited for this
-//!   one in, so a burst of reloads cannot starve a route.
+//! - [`Event::ReloadCompleted`] / [`Event::ReloadFailed`], delivered on the
+//!   same thread once the transaction has let go of its plugins, reopen the
+//!   gates that thread closed, and the next transaction first lets the
+//!   requests that waited for this one in, so a burst of reloads cannot
+//!   starve a route.
+//!
+//! A validator, not [`Event::ReloadStarted`]: Tony delivers the events of a
+//! transaction once it has ended (an event subscriber never runs while the
+//! transaction holds plugins), too late to close anything. Validators run
+//! only with `validate_before_reload` (the default): without it the gates
+//! stay open and a request for a plugin under reload waits in Tony instead,
+//! blocking its runtime thread for the length of the transaction.
 //!
 //! Correctness never depends on the gates: if one is bypassed (a call made
 //! without a permit, a wait that ran out of time), Tony's own slot lock
 //! still keeps the call from seeing a half-reloaded plugin; the call just
 //! blocks its thread for the length of the transaction.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashMap};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::thread::{self, ThreadId};
 use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio::time::Instant;
-use tony_core::{Event, PluginSystem};
+use tony_core::{Event, Metadata, PluginSystem, PluginSystemBuilder, Validation};
 
 /// Why a request was not admitted to a plugin.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -224,122 +233,105 @@ impl Gate {
     }
 }
 
-/// The gates of every plugin of a system, closed and reopened by its reload
-/// events.
+/// The gates of every plugin of a system, closed by its validation step and
+/// reopened by its reload events.
 pub(crate) struct Gates {
-    gates: BTreeMap<String, Gate>,
-    /// Each plugin's dependents, transitively (optional dependencies too:
-    /// closing a gate too many only makes a request wait a little).
-    dependents: BTreeMap<String, BTreeSet<String>>,
-    /// The sets closed by the transactions under way, innermost last.
-    closed: Mutex<Vec<Vec<String>>>,
+    gates: OnceLock<BTreeMap<String, Gate>>,
+    /// The plugins each thread's transaction closed, to reopen when it ends.
+    closed: Mutex<HashMap<ThreadId, Vec<String>>>,
     drain_bound: Duration,
 }
 
 impl Gates {
-    /// Gates for every plugin of `system`, subscribed to its reload events.
-    ///
-    /// The subscription holds the gates, not the system: no reference cycle.
-    pub(crate) fn install(system: &PluginSystem, drain_bound: Duration) -> Arc<Gates> {
-        let status = system.status();
-        let mut direct: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        for s in &status {
-            for dep in &s.dependencies {
-                // `Dependency`'s display is "name range [(optional)]"; names have no spaces.
-                if let Some(name) = dep.split_whitespace().next() {
-                    direct
-                        .entry(name.to_owned())
-                        .or_default()
-                        .insert(s.name.clone());
-                }
-            }
-        }
-        let dependents = status
-            .iter()
-            .map(|s| (s.name.clone(), closure(&direct, &s.name)))
-            .collect();
+    /// Gates to be filled by [`Gates::install`], with their validator added
+    /// to `builder` (after the validators it has: a reload they reject never
+    /// closes anything).
+    pub(crate) fn hook(
+        builder: PluginSystemBuilder,
+        drain_bound: Duration,
+    ) -> (PluginSystemBuilder, Arc<Gates>) {
         let gates = Arc::new(Gates {
-            gates: status
-                .iter()
-                .map(|s| (s.name.clone(), Gate::new(&s.name)))
-                .collect(),
-            dependents,
-            closed: Mutex::new(Vec::new()),
+            gates: OnceLock::new(),
+            closed: Mutex::new(HashMap::new()),
             drain_bound,
         });
         let g = Arc::clone(&gates);
-        system.subscribe_all(move |e: &Event| match e {
-            Event::ReloadStarted { plugins, .. } => g.close(plugins),
-            Event::ReloadCompleted(_) | Event::ReloadFailed(_) => g.reopen(),
-            _ => {}
+        let builder = builder.validator(move |candidate: &Metadata, _: &Metadata| {
+            g.close(candidate.name());
+            Validation::valid()
         });
-        gates
+        (builder, gates)
+    }
+
+    /// Makes a gate for every plugin of `system` and subscribes to its
+    /// reload events. The subscription holds the gates, not the system: no
+    /// reference cycle.
+    pub(crate) fn install(self: &Arc<Self>, system: &PluginSystem) {
+        let gates = system
+            .status()
+            .iter()
+            .map(|s| (s.name.clone(), Gate::new(&s.name)))
+            .collect();
+        if self.gates.set(gates).is_err() {
+            tracing::warn!("gates installed twice; the first set stays");
+        }
+        if !system.config().validate_before_reload {
+            tracing::warn!(
+                "validate_before_reload is off: requests for a plugin under reload will block their runtime thread"
+            );
+        }
+        let g = Arc::clone(self);
+        system.subscribe_all(move |e: &Event| {
+            if matches!(e, Event::ReloadCompleted(_) | Event::ReloadFailed(_)) {
+                g.reopen();
+            }
+        });
     }
 
     /// The gate of `plugin`, if it is one of the system's.
     pub(crate) fn get(&self, plugin: &str) -> Option<&Gate> {
-        self.gates.get(plugin)
+        self.gates.get()?.get(plugin)
     }
 
     /// The requests counted per plugin since the last call (only plugins
     /// with some); starts over.
     pub(crate) fn take_requests(&self) -> Vec<(String, u64)> {
         self.gates
-            .iter()
+            .get()
+            .into_iter()
+            .flatten()
             .map(|(name, g)| (name.clone(), g.requests.swap(0, Ordering::Relaxed)))
             .filter(|(_, n)| *n > 0)
             .collect()
     }
 
-    fn close(&self, targets: &[String]) {
-        let mut set: BTreeSet<&str> = BTreeSet::new();
-        for t in targets {
-            set.insert(t);
-            if let Some(d) = self.dependents.get(t) {
-                set.extend(d.iter().map(String::as_str));
+    /// Closes `plugin`'s gate for the calling thread's transaction.
+    fn close(&self, plugin: &str) {
+        let Some(gate) = self.get(plugin) else { return };
+        {
+            let mut closed = self.closed.lock().unwrap_or_else(PoisonError::into_inner);
+            let mine = closed.entry(thread::current().id()).or_default();
+            if mine.iter().any(|p| p == plugin) {
+                return; // validated twice in one transaction: closed already
             }
+            mine.push(plugin.to_owned());
         }
-        let set: Vec<String> = set
-            .into_iter()
-            .filter(|n| self.gates.contains_key(*n))
-            .map(str::to_owned)
-            .collect();
-        for name in &set {
-            if let Some(gate) = self.gates.get(name) {
-                gate.close(self.drain_bound);
-            }
-        }
-        self.closed
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(set);
+        gate.close(self.drain_bound);
     }
 
+    /// Reopens what the calling thread's transaction closed.
     fn reopen(&self) {
-        let set = self
+        let mine = self
             .closed
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .pop();
-        for name in set.iter().flatten() {
-            if let Some(gate) = self.gates.get(name) {
+            .remove(&thread::current().id());
+        for name in mine.into_iter().flatten() {
+            if let Some(gate) = self.get(&name) {
                 gate.reopen();
             }
         }
     }
-}
-
-fn closure(direct: &BTreeMap<String, BTreeSet<String>>, root: &str) -> BTreeSet<String> {
-    let mut seen = BTreeSet::new();
-    let mut todo = vec![root.to_owned()];
-    while let Some(n) = todo.pop() {
-        for d in direct.get(&n).into_iter().flatten() {
-            if d != root && seen.insert(d.clone()) {
-                todo.push(d.clone());
-            }
-        }
-    }
-    seen
 }
 
 #[cfg(test)]
@@ -380,26 +372,17 @@ mod tests {
             .unwrap();
         let permit = rt.block_on(gate.admit(Duration::from_secs(1))).unwrap();
         let g = Arc::clone(&gate);
-        let closer = std::thread::spawn(move || {
+        let closer = thread::spawn(move || {
             let t = std::time::Instant::now();
             g.close(Duration::from_secs(10));
             t.elapsed()
         });
-        std::thread::sleep(Duration::from_millis(50));
+        thread::sleep(Duration::from_millis(50));
         drop(permit);
         assert!(closer.join().unwrap() >= Duration::from_millis(40));
         assert_eq!(gate.lock().closed, 1);
         assert!(gate.is_closed());
         gate.reopen();
         assert!(!gate.is_closed() && gate.try_enter());
-    }
-
-    #[test]
-    fn dependents_are_transitive() {
-        let mut direct: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        direct.entry("a".into()).or_default().insert("b".into());
-        direct.entry("b".into()).or_default().insert("c".into());
-        let all: Vec<String> = closure(&direct, "a").into_iter().collect();
-        assert_eq!(all, ["b", "c"]);
     }
 }

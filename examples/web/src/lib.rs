@@ -38,7 +38,8 @@
 //! - **What could block the runtime**, and how it does not: Tony's typed
 //!   access waits, on the calling thread, while a transaction holds the
 //!   plugin. Requests therefore pass a [gate](crate::Web::call) per plugin
-//!   that the reload events close and reopen: a request for a plugin under
+//!   that each reload closes (from a validator, before it takes any plugin)
+//!   and reopens (on its end event): a request for a plugin under
 //!   reload waits *asynchronously* (bounded), a reload waits for the calls
 //!   already admitted before it takes the plugin, so an admitted call never
 //!   blocks on a hold, and requests to other plugins are not delayed.
@@ -63,7 +64,7 @@ mod status;
 
 use std::path::{Path, PathBuf};
 
-use tony_core::{HotReloadConfig, PluginSystem};
+use tony_core::HotReloadConfig;
 
 pub use app::{ApiError, DEFAULT_WAIT_BOUND, Web};
 pub use gate::GateError;
@@ -81,10 +82,4 @@ pub fn hot_reload_config(
     config_path: &Path,
 ) -> Result<HotReloadConfig, tony_core::error::ConfigError> {
     Ok(HotReloadConfig::from_env()?.with_plugin_config_path(config_path))
-}
-
-/// A system of every `#[tony_plugin]` linked into the binary, built with
-/// `config`, not yet initialized.
-pub fn system(config: HotReloadConfig) -> Result<PluginSystem, tony_core::error::SystemError> {
-    PluginSystem::builder().config(config).build()
 }

@@ -15,6 +15,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use service::router;
+use tony_core::PluginSystem;
 use tony_hot::HotReloadExt;
 use tony_web_example::{Web, default_config_path, hot_reload_config};
 
@@ -68,8 +69,8 @@ fn main() {
 
 fn run() -> Result<(), Error> {
     let args = parse_args()?;
-    let system = tony_web_example::system(hot_reload_config(&args.config)?)?;
-    let web = Web::new(system.clone());
+    let web = Web::build(PluginSystem::builder().config(hot_reload_config(&args.config)?))?;
+    let system = web.system().clone();
     system.initialize()?;
     // Config file watching always; hot patches with the `hot` feature.
     let hot = system.start_hot_reload()?;

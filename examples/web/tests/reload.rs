@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::{KEY, Service, config, start, start_with};
 use serde_json::json;
-use tony_core::{Event, EventKind, Metadata, Trigger, Validation};
+use tony_core::{BoxError, Event, EventKind, ReloadResult, Swap, Trigger};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_config_reload_changes_the_greeting_and_keeps_the_state() {
@@ -110,68 +110,81 @@ async fn reloading_auth_cycles_its_dependents() {
     s.stop().await;
 }
 
-/// A validator that blocks a reload of `greet` until told to go on.
+/// The swap step of a reload that blocks until told to go on: the reload
+/// then holds its plugins (taken, not yet back) for as long as the test
+/// wants. Bounded, so that a broken gate makes the test fail, not hang.
 #[derive(Clone, Default)]
 struct Brake {
     engaged: Arc<AtomicBool>,
     inside: Arc<AtomicBool>,
 }
 
-impl Brake {
-    fn validator(&self) -> impl Fn(&Metadata, &Metadata) -> Validation + Send + Sync + 'static {
-        let b = self.clone();
-        move |new: &Metadata, _: &Metadata| {
-            if new.name() == "greet" {
-                b.inside.store(true, Ordering::SeqCst);
-                let until = std::time::Instant::now() + Duration::from_secs(20);
-                while b.engaged.load(Ordering::SeqCst) && std::time::Instant::now() < until {
-                    std::thread::sleep(Duration::from_millis(2));
-                }
-            }
-            Validation::valid()
+impl Swap for Brake {
+    fn apply(&mut self) -> Result<(), BoxError> {
+        self.inside.store(true, Ordering::SeqCst);
+        let until = std::time::Instant::now() + Duration::from_secs(10);
+        while self.engaged.load(Ordering::SeqCst) && std::time::Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(2));
         }
+        Ok(())
     }
 
-    async fn wait_inside(&self) {
+    fn undo(&mut self) -> Result<(), BoxError> {
+        Ok(())
+    }
+}
+
+impl Brake {
+    /// Starts a reload of `greet` that stops at the swap step, on a
+    /// blocking thread; returns once it is there.
+    async fn reload_greet(&self, s: &Service) -> tokio::task::JoinHandle<ReloadResult> {
+        self.engaged.store(true, Ordering::SeqCst);
+        let system = s.web.system().clone();
+        let mut swap = self.clone();
+        let reload = tokio::task::spawn_blocking(move || {
+            system.reload(&["greet"], Trigger::Manual, &mut swap)
+        });
         while !self.inside.load(Ordering::SeqCst) {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
+        reload
+    }
+
+    fn release(&self) {
+        self.engaged.store(false, Ordering::SeqCst);
     }
 }
 
-async fn started_with_brake(bound: Duration) -> (Service, Brake) {
-    let brake = Brake::default();
-    let validator = brake.validator();
-    let s = start_with(&config("Hello"), move |b| b.validator(validator), bound).await;
-    (s, brake)
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+// One runtime thread: had the request to `greet` blocked it (in Tony's typed
+// access, waiting for the reload), nothing else could be served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn a_plugin_under_reload_makes_its_requests_wait_not_the_others() {
-    let (s, brake) = started_with_brake(Duration::from_secs(30)).await;
-    let s = Arc::new(s);
-    brake.engaged.store(true, Ordering::SeqCst);
-    let reload = tokio::spawn({
-        let web = s.web.clone();
-        async move { web.reload("greet").await.unwrap() }
-    });
-    brake.wait_inside().await;
+    let s = Arc::new(start(&config("Hello")).await);
+    let brake = Brake::default();
+    let reload = brake.reload_greet(&s).await;
 
     let hello = tokio::spawn({
         let s = Arc::clone(&s);
         async move { s.get("/hello/waiter").await }
     });
     // Another plugin's routes are not held up by greet's reload.
-    for n in 1..=3 {
-        assert_eq!(s.post("/count", Some(KEY)).await.json()["count"], n);
-    }
+    let others = async {
+        for n in 1..=3 {
+            assert_eq!(s.post("/count", Some(KEY)).await.json()["count"], n);
+        }
+    };
+    let served = tokio::time::timeout(Duration::from_secs(5), others).await;
+    assert!(
+        served.is_ok(),
+        "requests to counter were held up by greet's reload"
+    );
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(
         !hello.is_finished(),
         "the request to greet did not wait for its reload"
     );
 
-    brake.engaged.store(false, Ordering::SeqCst);
+    brake.release();
     let a = hello.await.unwrap();
     assert_eq!((a.status, a.body.as_str()), (200, "Hello, waiter!"));
     assert!(reload.await.unwrap().success);
@@ -181,13 +194,9 @@ async fn a_plugin_under_reload_makes_its_requests_wait_not_the_others() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wait_is_bounded() {
-    let (s, brake) = started_with_brake(Duration::from_millis(100)).await;
-    brake.engaged.store(true, Ordering::SeqCst);
-    let reload = tokio::spawn({
-        let web = s.web.clone();
-        async move { web.reload("greet").await.unwrap() }
-    });
-    brake.wait_inside().await;
+    let s = start_with(&config("Hello"), |b| b, Duration::from_millis(100)).await;
+    let brake = Brake::default();
+    let reload = brake.reload_greet(&s).await;
     let a = s.get("/hello/late").await;
     assert_eq!(
         (a.status, a.retry_after.as_deref()),
@@ -201,7 +210,7 @@ async fn the_wait_is_bounded() {
             .contains("being reloaded"),
         "{a:?}"
     );
-    brake.engaged.store(false, Ordering::SeqCst);
+    brake.release();
     assert!(reload.await.unwrap().success);
     assert_eq!(s.get("/hello/late").await.status, 200);
     s.stop().await;

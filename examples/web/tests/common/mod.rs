@@ -59,10 +59,12 @@ pub async fn start_with(
         .with_preserve_state(true)
         .with_reload_dependents(true)
         .with_plugin_config_path(&config_path);
-    let system = customize(PluginSystem::builder().config(config))
-        .build()
-        .unwrap();
-    let web = Web::with_wait_bound(system.clone(), wait_bound);
+    let web = Web::build_with_wait_bound(
+        customize(PluginSystem::builder().config(config)),
+        wait_bound,
+    )
+    .unwrap();
+    let system = web.system().clone();
     tokio::task::spawn_blocking(move || system.initialize())
         .await
         .unwrap()
