@@ -48,7 +48,7 @@ pub(crate) trait Host {
     /// `layout` is the caller's state fingerprint.
     fn access(
         &self,
-        name: &str,
+        name: &'static str,
         layout: u64,
         f: &mut dyn FnMut(&mut dyn Any),
     ) -> Result<(), AccessError>;

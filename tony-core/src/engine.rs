@@ -20,6 +20,7 @@
 //! `docs/concurrency.md`.
 
 use std::any::{Any, TypeId};
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
 use std::thread::{self, ThreadId};
@@ -100,6 +101,15 @@ struct Table {
     waiting: usize,
 }
 
+/// This thread's id, without `thread::current()`'s handle clone on every
+/// typed access.
+fn current_thread() -> ThreadId {
+    thread_local! {
+        static ME: ThreadId = thread::current().id();
+    }
+    ME.with(|id| *id)
+}
+
 /// The shared state behind a [`PluginSystem`](crate::PluginSystem) handle.
 pub(crate) struct Engine {
     pub(crate) tony_version: Version,
@@ -122,7 +132,7 @@ pub(crate) struct Hold<'a> {
 
 impl Drop for Hold<'_> {
     fn drop(&mut self) {
-        let me = thread::current().id();
+        let me = current_thread();
         let mut t = self.engine.table();
         for n in &self.names {
             if let Some(e) = t.entries.get_mut(n)
@@ -319,7 +329,7 @@ impl Engine {
     /// once: waits, holding none, until all are free. Unknown names are
     /// skipped.
     pub(crate) fn acquire(&self, names: &[String]) -> Hold<'_> {
-        let me = thread::current().id();
+        let me = current_thread();
         let mut t = self.table();
         for n in names {
             if let Some(e) = t.entries.get_mut(n) {
@@ -355,13 +365,15 @@ impl Engine {
     /// puts the instance back and goes on unwinding to the caller.
     pub(crate) fn access(
         &self,
-        name: &str,
+        name: impl Into<Cow<'static, str>>,
         layout: Option<u64>,
         f: &mut dyn FnMut(&mut dyn Plugin, &PluginDescriptor, Fingerprints),
     ) -> Result<(), AccessError> {
-        let guard = AccessGuard::enter(name)?;
+        let name = name.into();
+        let guard = AccessGuard::enter(name.clone())?;
+        let name: &str = &name;
         let nested = guard.nested();
-        let me = thread::current().id();
+        let me = current_thread();
         let mut t = self.table();
         let (descriptor, live, lent) = loop {
             let e = t
@@ -479,7 +491,7 @@ impl Host for Engine {
 
     fn access(
         &self,
-        name: &str,
+        name: &'static str,
         layout: u64,
         f: &mut dyn FnMut(&mut dyn Any),
     ) -> Result<(), AccessError> {

@@ -8,6 +8,7 @@
 //! holds nothing, so a subscriber never runs while this thread holds a lock or
 //! a plugin another thread may need.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::sync::Arc;
 
@@ -15,8 +16,9 @@ use crate::access::AccessError;
 use crate::events::{Bus, Event};
 
 struct Busy {
-    /// The plugins this thread borrows through typed access, innermost last.
-    accesses: Vec<String>,
+    /// The plugins this thread borrows through typed access, innermost last
+    /// (typed access names a plugin by its `&'static` name: no allocation).
+    accesses: Vec<Cow<'static, str>>,
     /// Whether a transaction (load, unload, reload, ...) runs on this thread.
     txn: bool,
     /// Events held back until the thread is idle.
@@ -61,12 +63,12 @@ impl Drop for TxnGuard {
 pub(crate) struct AccessGuard(());
 
 impl AccessGuard {
-    pub(crate) fn enter(name: &str) -> Result<AccessGuard, AccessError> {
+    pub(crate) fn enter(name: Cow<'static, str>) -> Result<AccessGuard, AccessError> {
         BUSY.with_borrow_mut(|b| {
-            if b.accesses.iter().any(|n| n == name) {
-                return Err(AccessError::Reentrant(name.to_owned()));
+            if b.accesses.iter().any(|n| *n == name) {
+                return Err(AccessError::Reentrant(name.into_owned()));
             }
-            b.accesses.push(name.to_owned());
+            b.accesses.push(name);
             Ok(AccessGuard(()))
         })
     }

@@ -1,0 +1,220 @@
+//! A request through a Tony plugin handler vs the same handler as a plain
+//! axum route, in-process (`tower::ServiceExt::oneshot`, no sockets).
+//!
+//! Both answer `GET /hello/{name}` with a greeting from configuration and
+//! count the people greeted under a lock; the Tony one goes through the
+//! plugin's gate, typed access and the `#[tony_plugin]` method.
+//!
+//! ```text
+//! cargo bench -p tony-web-example --bench dispatch
+//! ```
+#![allow(missing_docs, clippy::unwrap_used)]
+
+use std::hint::black_box;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::Request;
+use axum::routing::get;
+use criterion::{Criterion, criterion_group, criterion_main};
+use tony_core::{HotReloadConfig, PluginSystem};
+use tony_web_example::Web;
+
+// The service's plugins and router, as the binary compiles them.
+#[path = "../src/service/mod.rs"]
+mod service;
+
+use service::plugins::greet::{Greet, hello_body};
+use service::router;
+use tower::ServiceExt;
+
+/// The plain route's state: what the `greet` plugin keeps, behind a lock.
+struct PlainGreet {
+    greeted: u64,
+    greeting: String,
+}
+
+async fn plain_hello(
+    State(state): State<Arc<Mutex<PlainGreet>>>,
+    Path(name): Path<String>,
+) -> String {
+    let mut g = state.lock().unwrap();
+    g.greeted += 1;
+    format!("{}, {name}!", g.greeting)
+}
+
+/// The plugin's method through Tony's typed access, without the service's
+/// gate: the share of the difference that is tony-core's.
+async fn direct_hello(State(web): State<Web>, Path(name): Path<String>) -> String {
+    web.system()
+        .with_mut::<Greet, _>(|g| g.hello(&name))
+        .unwrap()
+}
+
+fn request(path: &'static str) -> Request<Body> {
+    Request::get(path).body(Body::empty()).unwrap()
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+
+    let plain_state = Arc::new(Mutex::new(PlainGreet {
+        greeted: 0,
+        greeting: "Hello".to_owned(),
+    }));
+    let web =
+        Web::build(PluginSystem::builder().config(HotReloadConfig::default().with_enabled(false)))
+            .unwrap();
+    let system = web.system().clone();
+    system.initialize().unwrap();
+    // One router, so both routes are found in the same routing table: the
+    // service's own, plus the plain route.
+    let app = router(&web)
+        .merge(
+            Router::new()
+                .route("/plain/{name}", get(plain_hello))
+                .with_state(Arc::clone(&plain_state)),
+        )
+        .merge(
+            Router::new()
+                .route("/direct/{name}", get(direct_hello))
+                .with_state(web.clone()),
+        );
+
+    eprintln!(
+        "handler future sizes: plain {} bytes, tony {} bytes",
+        size_of_val(&plain_hello(
+            State(Arc::clone(&plain_state)),
+            Path(String::new())
+        )),
+        size_of_val(&service::plugins::greet::hello(
+            State(web.clone()),
+            Path(String::new())
+        ))
+    );
+    // Same answer from both.
+    for path in ["/plain/bench", "/direct/bench", "/hello/bench"] {
+        let r = rt.block_on(app.clone().oneshot(request(path))).unwrap();
+        assert!(r.status().is_success());
+    }
+
+    let mut group = c.benchmark_group("request");
+    group.bench_function("plain_axum", |b| {
+        b.iter(|| {
+            black_box(
+                rt.block_on(app.clone().oneshot(request("/plain/bench")))
+                    .unwrap(),
+            )
+        })
+    });
+    group.bench_function("tony_plugin", |b| {
+        b.iter(|| {
+            black_box(
+                rt.block_on(app.clone().oneshot(request("/hello/bench")))
+                    .unwrap(),
+            )
+        })
+    });
+    group.finish();
+
+    // Where the difference goes: the handler's work alone, without axum.
+    let mut group = c.benchmark_group("handler_only");
+    group.bench_function("plain_mutex", |b| {
+        b.iter(|| {
+            let mut g = plain_state.lock().unwrap();
+            g.greeted += 1;
+            black_box(format!("{}, {}!", g.greeting, black_box("bench")))
+        })
+    });
+    group.bench_function("tony_typed_access", |b| {
+        b.iter(|| {
+            black_box(
+                system
+                    .with_mut::<Greet, _>(|g| g.hello(black_box("bench")))
+                    .unwrap(),
+            )
+        })
+    });
+    group.bench_function("tony_web_call", |b| {
+        b.iter(|| {
+            black_box(ready(web.call::<Greet, _, _, _, _>(hello_body, "bench".to_owned())).unwrap())
+        })
+    });
+    // The alternative to calling plugins inline: a blocking-pool round trip.
+    group.bench_function("tony_typed_access_via_spawn_blocking", |b| {
+        b.iter(|| {
+            let system = system.clone();
+            black_box(rt.block_on(async move {
+                tokio::task::spawn_blocking(move || {
+                    system.with_mut::<Greet, _>(|g| g.hello("bench")).unwrap()
+                })
+                .await
+                .unwrap()
+            }))
+        })
+    });
+    group.finish();
+
+    interleaved(&rt, &app);
+}
+
+/// Polls a future that is ready at once (the gate's open path never waits).
+fn ready<F: Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(out) => out,
+        Poll::Pending => panic!("the future waited"),
+    }
+}
+
+/// The ratio again, measured so that background load on a shared machine
+/// hits both sides alike: rounds of `BATCH` plain requests then `BATCH`
+/// Tony requests, alternating; the median of the per-round ratios.
+fn interleaved(rt: &tokio::runtime::Runtime, app: &Router) {
+    const ROUNDS: usize = 500;
+    const BATCH: u32 = 2_000;
+    let time = |path: &'static str| {
+        let t = Instant::now();
+        for _ in 0..BATCH {
+            black_box(rt.block_on(app.clone().oneshot(request(path))).unwrap());
+        }
+        t.elapsed().as_nanos() as f64 / f64::from(BATCH)
+    };
+    let mut ratios = Vec::with_capacity(ROUNDS);
+    let mut direct_ratios = Vec::with_capacity(ROUNDS);
+    let (mut plain_ns, mut direct_ns, mut tony_ns) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        let p = time("/plain/bench");
+        let d = time("/direct/bench");
+        let t = time("/hello/bench");
+        plain_ns.push(p);
+        direct_ns.push(d);
+        tony_ns.push(t);
+        ratios.push(t / p);
+        direct_ratios.push(d / p);
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    eprintln!(
+        "interleaved ({ROUNDS} rounds of {BATCH} requests each, medians): plain axum {:.0} ns, \
+         typed access without the gate {:.0} ns (ratio {:.3}), Tony plugin handler {:.0} ns; \
+         ratio tony/plain = {:.3}",
+        median(&mut plain_ns),
+        median(&mut direct_ns),
+        median(&mut direct_ratios),
+        median(&mut tony_ns),
+        median(&mut ratios)
+    );
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
