@@ -65,7 +65,7 @@ pub(crate) struct AccessGuard(());
 impl AccessGuard {
     pub(crate) fn enter(name: Cow<'static, str>) -> Result<AccessGuard, AccessError> {
         BUSY.with_borrow_mut(|b| {
-            if b.accesses.iter().any(|n| *n == name) {
+            if b.accesses.contains(&name) {
                 return Err(AccessError::Reentrant(name.into_owned()));
             }
             b.accesses.push(name);
