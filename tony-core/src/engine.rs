@@ -359,15 +359,15 @@ impl Engine {
         }
     }
 
-    /// Lends the live instance of `name` to `f`, with the descriptor and
-    /// fingerprints it was built with. `layout`, when given, must match the
+    /// Lends the live instance of `name` to `f`, with the fingerprints it
+    /// was built with. `layout`, when given, must match the
     /// live state fingerprint. No lock is held while `f` runs; a panic in `f`
     /// puts the instance back and goes on unwinding to the caller.
     pub(crate) fn access(
         &self,
         name: impl Into<Cow<'static, str>>,
         layout: Option<u64>,
-        f: &mut dyn FnMut(&mut dyn Plugin, &PluginDescriptor, Fingerprints),
+        f: &mut dyn FnMut(&mut dyn Plugin, Fingerprints),
     ) -> Result<(), AccessError> {
         let name = name.into();
         let guard = AccessGuard::enter(name.clone())?;
@@ -375,7 +375,7 @@ impl Engine {
         let nested = guard.nested();
         let me = current_thread();
         let mut t = self.table();
-        let (descriptor, live, lent) = loop {
+        let (live, lent) = loop {
             let e = t
                 .entries
                 .get_mut(name)
@@ -404,7 +404,6 @@ impl Engine {
                 let previous = e.owner;
                 e.owner = Some(previous.unwrap_or(Owner::Access(me)));
                 break (
-                    e.descriptor.clone(),
                     e.live,
                     Lent {
                         engine: self,
@@ -428,7 +427,7 @@ impl Engine {
         drop(t);
         let mut lent = lent;
         if let Some(instance) = lent.instance.as_deref_mut() {
-            f(instance, &descriptor, live);
+            f(instance, live);
         }
         drop(lent);
         drop(guard); // delivers the events held back, if this was the outermost
@@ -495,7 +494,7 @@ impl Host for Engine {
         layout: u64,
         f: &mut dyn FnMut(&mut dyn Any),
     ) -> Result<(), AccessError> {
-        Engine::access(self, name, Some(layout), &mut |p, _, _| {
+        Engine::access(self, name, Some(layout), &mut |p, _| {
             f(p as &mut dyn Any);
         })
     }

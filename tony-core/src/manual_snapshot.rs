@@ -18,7 +18,12 @@ impl PluginSystem {
         let mut out = None;
         let lent = self
             .engine
-            .access(name.to_owned(), None, &mut |instance, d, live| {
+            .access(name.to_owned(), None, &mut |instance, live| {
+                // Lent to this thread: no transaction can swap the
+                // descriptor until the instance is back.
+                let Some(d) = self.engine.read(name, |e| e.descriptor.clone()) else {
+                    return;
+                };
                 let save = d.vtable.save;
                 out = Some(
                     contain(name, "snapshot", || save(instance)).map(|bytes| Snapshot {

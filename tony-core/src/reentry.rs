@@ -60,7 +60,9 @@ impl Drop for TxnGuard {
 }
 
 /// Marks `name` as borrowed by this thread; refused when it already is.
-pub(crate) struct AccessGuard(());
+pub(crate) struct AccessGuard {
+    nested: bool,
+}
 
 impl AccessGuard {
     pub(crate) fn enter(name: Cow<'static, str>) -> Result<AccessGuard, AccessError> {
@@ -68,8 +70,9 @@ impl AccessGuard {
             if b.accesses.contains(&name) {
                 return Err(AccessError::Reentrant(name.into_owned()));
             }
+            let nested = b.txn || !b.accesses.is_empty();
             b.accesses.push(name);
-            Ok(AccessGuard(()))
+            Ok(AccessGuard { nested })
         })
     }
 
@@ -77,14 +80,19 @@ impl AccessGuard {
     /// must never wait behind a pending transaction (it could hold what the
     /// transaction waits for).
     pub(crate) fn nested(&self) -> bool {
-        BUSY.with_borrow(|b| b.txn || b.accesses.len() > 1)
+        self.nested
     }
 }
 
 impl Drop for AccessGuard {
     fn drop(&mut self) {
-        BUSY.with_borrow_mut(|b| b.accesses.pop());
-        flush_if_idle();
+        let flush = BUSY.with_borrow_mut(|b| {
+            b.accesses.pop();
+            !b.outbox.is_empty()
+        });
+        if flush {
+            flush_if_idle();
+        }
     }
 }
 
