@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use tony_core::{ErrorSource, Event, PluginSystem};
 
 use crate::patch::{PatchIntake, PatchStatus};
-use crate::watcher::{self, ChangeEvent, ChangeSink, FileWatcher, WatcherConfig};
+use crate::watcher::{self, ChangeEvent, ChangeSink, FileWatcher, WatchState, WatcherConfig};
 
 /// Why hot reload could not start.
 #[derive(Debug, thiserror::Error)]
@@ -65,8 +65,14 @@ pub struct HotReloadStatus {
     pub watching: Vec<WatchedPlugin>,
     /// Plugins whose source file could not be found (built elsewhere?).
     pub unwatched: Vec<WatchedPlugin>,
-    /// The plugin configuration file, when one is watched.
+    /// The plugin configuration file, when one is watched (a relative path
+    /// from the configuration is resolved against the working directory at
+    /// start).
     pub config_file: Option<PathBuf>,
+    /// Every path the watchers hold (plugin source directories, the
+    /// configuration file or its directory) and whether it is watched right
+    /// now or waiting for a deleted directory to reappear.
+    pub watched: BTreeMap<PathBuf, WatchState>,
     /// The hot-patch intake.
     pub patches: PatchStatus,
 }
@@ -136,22 +142,30 @@ impl HotReload {
         hot.watching = watching;
 
         if let Some(path) = config.plugin_config_path.clone() {
-            let dir = path
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(Path::new("."))
-                .to_path_buf();
+            // Resolved against the working directory now, not at each change.
+            let path = std::path::absolute(&path).unwrap_or(path);
             let ext: Vec<String> = path
                 .extension()
                 .map(|e| e.to_string_lossy().into_owned())
                 .into_iter()
                 .collect();
+            // An existing file is watched by name (a symlink is followed, and
+            // re-pointing it is noticed); a missing one through its
+            // directory, where it may be created later.
+            let (watched, expected) = match path.parent() {
+                Some(dir) if !path.exists() => {
+                    let expected = path.file_name().map(|name| canonical(dir).join(name));
+                    (dir.to_path_buf(), expected)
+                }
+                _ => (path.clone(), None),
+            };
             let sink_system = system.clone();
-            let file = canonical(&path); // events carry canonical paths
+            let file = path.clone();
             let watcher = FileWatcher::new(
                 watch_config.with_extensions(ext),
                 move |event: ChangeEvent| {
-                    if event.concerns(&file) && file.exists() {
+                    let ours = expected.as_ref().is_none_or(|e| event.concerns(e));
+                    if ours && file.exists() {
                         match sink_system.reload_plugin_config(&file) {
                             Ok(Some(r)) if !r.success => {
                                 tracing::warn!(error = ?r.error, "configuration reload rolled back")
@@ -166,7 +180,7 @@ impl HotReload {
                     }
                 },
             )?;
-            watcher.watch_path(&dir)?;
+            watcher.watch_path(&watched)?;
             hot._config = Some(watcher);
             hot.config_file = Some(path);
         }
@@ -187,6 +201,11 @@ impl HotReload {
             watching: self.watching.clone(),
             unwatched: self.unwatched.clone(),
             config_file: self.config_file.clone(),
+            watched: [&self._sources, &self._config]
+                .into_iter()
+                .flatten()
+                .flat_map(FileWatcher::watch_states)
+                .collect(),
             patches: self
                 .intake
                 .as_ref()

@@ -2,10 +2,11 @@
 
 use std::{
     any::Any,
+    collections::BTreeMap,
     fs, mem,
     panic::{self, AssertUnwindSafe},
     path::{Path, PathBuf},
-    sync::mpsc,
+    sync::{Arc, Mutex, PoisonError, mpsc},
     time::Instant,
 };
 
@@ -15,9 +16,13 @@ use super::{
     filter::Filter,
     raw::{Raw, classify},
     rename::{Renames, Stitched},
-    roots::{Root, RootKind},
+    roots::{Root, RootKind, WatchState},
     watches::Watches,
 };
+
+/// The roots and their state, as the [`FileWatcher`](super::FileWatcher)
+/// reports them; written by the thread only.
+pub(crate) type Shared = Arc<Mutex<BTreeMap<PathBuf, WatchState>>>;
 
 /// What the thread is asked to do.
 pub(crate) enum Msg {
@@ -45,6 +50,7 @@ pub(crate) struct Worker<S> {
     sink: S,
     filter: Filter,
     roots: Vec<Root>,
+    shared: Shared,
     watches: Watches,
     renames: Renames,
     debouncer: Debouncer,
@@ -64,12 +70,14 @@ impl<S: ChangeSink> Worker<S> {
         watches: Watches,
         debouncer: Debouncer,
         trackers: bool,
+        shared: Shared,
     ) -> Self {
         Self {
             rx,
             sink,
             filter,
             roots: Vec::new(),
+            shared,
             watches,
             renames: Renames::default(),
             debouncer,
@@ -150,7 +158,118 @@ impl<S: ChangeSink> Worker<S> {
             });
         }
         tracing::debug!(root = %root.path.display(), watches = self.watches.len(), "watching");
+        self.publish();
         Ok(())
+    }
+
+    /// Tells the [`FileWatcher`](super::FileWatcher) what is watched.
+    fn publish(&self) {
+        let states = self
+            .roots
+            .iter()
+            .map(|r| (r.path.clone(), r.state()))
+            .collect();
+        *self.shared.lock().unwrap_or_else(PoisonError::into_inner) = states;
+    }
+
+    /// After events at `paths`: re-checks every root whose directory (or
+    /// one of its ancestors) or symlink was among them. A root whose
+    /// directory is gone waits on its nearest existing ancestor; a waiting
+    /// root whose directory is back is watched again, and what it holds is
+    /// reported as created (no event announced it).
+    fn check_roots(&mut self, paths: &[PathBuf], now: Instant) {
+        let mut changed = false;
+        for i in 0..self.roots.len() {
+            let root = &self.roots[i];
+            let touched = paths.iter().any(|p| {
+                root.anchor().starts_with(p)
+                    || root.link.as_deref() == Some(p)
+                    || root.waiting.as_deref() == Some(p)
+            });
+            if touched || paths.is_empty() {
+                changed |= self.revisit(i, now);
+            }
+        }
+        if changed {
+            self.watches.retain_for(&self.roots, &self.filter);
+            self.publish();
+        }
+    }
+
+    /// Brings root `i`'s watches in line with the file system; `true` if
+    /// its state or path changed.
+    fn revisit(&mut self, i: usize, now: Instant) -> bool {
+        let root = &mut self.roots[i];
+        let mut changed = false;
+        if let Some(link) = &root.link
+            && let Ok(target) = fs::canonicalize(link)
+            && target != root.path
+        {
+            tracing::info!(link = %link.display(), target = %target.display(), "watched symlink re-pointed");
+            root.path = target;
+            changed = true;
+        }
+        let anchor = root.anchor().to_path_buf();
+        if !anchor.is_dir() {
+            let Some(ancestor) = anchor.ancestors().skip(1).find(|a| a.is_dir()) else {
+                return changed;
+            };
+            if root.waiting.as_deref() == Some(ancestor) && self.watches.contains(ancestor) {
+                return changed;
+            }
+            tracing::warn!(root = %root.path.display(), ancestor = %ancestor.display(),
+                "watched directory is gone; waiting for it to reappear");
+            root.waiting = Some(ancestor.to_path_buf());
+            let ancestor = ancestor.to_path_buf();
+            self.watches.forget_below(&anchor);
+            if let Err(error) = self.watches.watch_dir(&ancestor) {
+                tracing::warn!(dir = %ancestor.display(), %error, "cannot watch while waiting");
+            }
+            return true;
+        }
+        if root.waiting.is_none() && self.watches.contains(&anchor) && !changed {
+            return false;
+        }
+        // Back (or re-created before its removal was seen, or re-pointed).
+        root.waiting = None;
+        let root = root.clone();
+        let (roots, filter) = (&self.roots, &self.filter);
+        let wanted = |dir: &Path| roots.iter().any(|r| r.needs_dir(dir, filter));
+        let mut found = Vec::new();
+        let result = match root.kind {
+            RootKind::Dir { recursive: true } if self.watches.pruned() => {
+                self.watches.add_tree(&root.path, &wanted, Some(&mut found))
+            }
+            _ => {
+                found.extend(
+                    fs::read_dir(&anchor)
+                        .into_iter()
+                        .flatten()
+                        .flatten()
+                        .map(|e| {
+                            let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+                            (e.path(), is_dir)
+                        }),
+                );
+                self.watches.add_root(&root, &wanted)
+            }
+        };
+        if let Err(error) = result {
+            tracing::warn!(root = %root.path.display(), %error, "cannot watch again");
+        } else {
+            tracing::info!(root = %root.path.display(), "watching again");
+        }
+        for (path, is_dir) in found {
+            if root.admits(&path, is_dir, &self.filter) {
+                let change = if path == root.path && matches!(root.kind, RootKind::File) {
+                    Change::Modified(path)
+                } else {
+                    Change::Created(path)
+                };
+                self.debouncer.push(change, now);
+            }
+        }
+        true
     }
 
     fn unwatch(&mut self, given: PathBuf, candidates: &[PathBuf]) -> Result<PathBuf, Error> {
@@ -163,12 +282,18 @@ impl<S: ChangeSink> Worker<S> {
         };
         let root = self.roots.remove(index);
         self.watches.retain_for(&self.roots, &self.filter);
+        self.publish();
         tracing::debug!(root = %root.path.display(), watches = self.watches.len(), "unwatched");
         Ok(root.path)
     }
 
     fn on_event(&mut self, event: notify::Event, now: Instant) {
         tracing::trace!(?event, "raw event");
+        let paths = if event.need_rescan() {
+            Vec::new()
+        } else {
+            event.paths.clone()
+        };
         for raw in classify(event) {
             let raw = match raw {
                 Raw::RenameFrom {
@@ -186,6 +311,7 @@ impl<S: ChangeSink> Worker<S> {
             self.renames.push(raw, now, &mut self.stitched);
         }
         self.settle(now);
+        self.check_roots(&paths, now);
     }
 
     /// Filters the paired changes and feeds the debouncer; in pruned mode,
@@ -265,9 +391,7 @@ impl<S: ChangeSink> Worker<S> {
 
     fn removed(&mut self, path: PathBuf, is_dir: Option<bool>, at: Instant) {
         let is_dir = is_dir.unwrap_or_else(|| self.watches.contains(&path));
-        if self.watches.pruned() {
-            self.watches.forget_below(&path);
-        }
+        self.watches.forget_below(&path);
         if self.admits(&path, is_dir) {
             self.debouncer.push(Change::Removed(path), at);
         }
