@@ -12,7 +12,6 @@ mod debounce;
 mod error;
 mod event;
 mod filter;
-mod raw;
 mod rename;
 mod roots;
 mod sink;

@@ -10,12 +10,13 @@ use std::{
     time::Instant,
 };
 
+use notify::event::{CreateKind, EventKind, MetadataKind, ModifyKind, RemoveKind, RenameMode};
+
 use super::{
     ChangeEvent, ChangeSink, Error,
     debounce::{Change, Debouncer},
     filter::Filter,
-    raw::{Raw, classify},
-    rename::{Renames, Stitched},
+    rename::{Half, Renames, Stitched},
     roots::{Root, RootKind, WatchState},
     watches::Watches,
 };
@@ -287,65 +288,108 @@ impl<S: ChangeSink> Worker<S> {
         Ok(root.path)
     }
 
+    /// Turns one `notify` event into changes for the debouncer (renames
+    /// through [`Renames`]); access events and access-time updates are
+    /// dropped.
     fn on_event(&mut self, event: notify::Event, now: Instant) {
         tracing::trace!(?event, "raw event");
-        let paths = if event.need_rescan() {
-            Vec::new()
-        } else {
-            event.paths.clone()
-        };
-        for raw in classify(event) {
-            let raw = match raw {
-                Raw::RenameFrom {
-                    path,
-                    tracker: None,
-                } if self.trackers => {
-                    if self.roots.iter().any(|r| r.path == path) {
-                        Raw::Removed { path, is_dir: None }
-                    } else {
-                        continue;
+        if event.need_rescan() {
+            tracing::warn!("file watch backend lost events; reporting every root as modified");
+            for root in &self.roots {
+                self.debouncer
+                    .push(Change::Modified(root.path.clone()), now);
+            }
+            return self.check_roots(&[], now);
+        }
+        let tracker = event.tracker();
+        let paths = event.paths.clone();
+        let dir = |folder: bool, file: bool| (folder || file).then_some(folder);
+        match event.kind {
+            EventKind::Modify(ModifyKind::Name(mode)) => {
+                let mut halves = Vec::new();
+                match (mode, &event.paths[..]) {
+                    (RenameMode::Both, [from, to, ..]) => halves.push(Half::Both {
+                        from: from.clone(),
+                        to: to.clone(),
+                    }),
+                    (RenameMode::From, _) => halves.extend(event.paths.into_iter().map(Half::From)),
+                    (RenameMode::To, _) => halves.extend(event.paths.into_iter().map(Half::To)),
+                    // `Any` (FSEvents, kqueue) and anything unpaired: the side
+                    // of the rename is told by whether the path exists now.
+                    _ => halves.extend(event.paths.into_iter().map(|path| {
+                        if path.symlink_metadata().is_ok() {
+                            Half::To(path)
+                        } else {
+                            Half::From(path)
+                        }
+                    })),
+                }
+                for half in halves {
+                    match half {
+                        // With trackers (inotify), an old half without one is a
+                        // watched directory's own move, which its parent reports.
+                        Half::From(path) if tracker.is_none() && self.trackers => {
+                            if self.roots.iter().any(|r| r.path == path) {
+                                self.removed(path, None, now);
+                            }
+                        }
+                        half => self.renames.push(half, tracker, now, &mut self.stitched),
                     }
                 }
-                raw => raw,
-            };
-            self.renames.push(raw, now, &mut self.stitched);
+            }
+            EventKind::Create(kind) => {
+                let is_dir = dir(kind == CreateKind::Folder, kind == CreateKind::File);
+                for path in event.paths {
+                    self.before_change(&path, now);
+                    self.created(path, is_dir, now);
+                }
+            }
+            EventKind::Remove(kind) => {
+                let is_dir = dir(kind == RemoveKind::Folder, kind == RemoveKind::File);
+                for path in event.paths {
+                    self.before_change(&path, now);
+                    self.removed(path, is_dir, now);
+                }
+            }
+            EventKind::Modify(ModifyKind::Metadata(MetadataKind::AccessTime))
+            | EventKind::Access(_)
+            | EventKind::Other => {}
+            EventKind::Modify(_) | EventKind::Any => {
+                for path in event.paths {
+                    self.before_change(&path, now);
+                    if self.admits(&path, is_dir_now(&path)) {
+                        self.debouncer.push(Change::Modified(path), now);
+                    }
+                }
+            }
         }
         self.settle(now);
         self.check_roots(&paths, now);
     }
 
-    /// Filters the paired changes and feeds the debouncer; in pruned mode,
+    /// Settles a pending move out of `path` before another change to it.
+    fn before_change(&mut self, path: &Path, now: Instant) {
+        self.renames.before_change(path, &mut self.stitched);
+        self.settle(now);
+    }
+
+    fn created(&mut self, path: PathBuf, is_dir: Option<bool>, now: Instant) {
+        let is_dir = is_dir.unwrap_or_else(|| is_dir_now(&path));
+        if self.admits(&path, is_dir) {
+            self.debouncer.push(Change::Created(path.clone()), now);
+        }
+        if is_dir {
+            self.dir_appeared(&path, true, now);
+        }
+    }
+
+    /// Filters the settled renames and feeds the debouncer; in pruned mode,
     /// follows directories appearing and disappearing.
     fn settle(&mut self, now: Instant) {
         for change in mem::take(&mut self.stitched) {
             match change {
-                Stitched::Plain(Raw::Created { path, is_dir }) => {
-                    let is_dir = is_dir.unwrap_or_else(|| is_dir_now(&path));
-                    if self.admits(&path, is_dir) {
-                        self.debouncer.push(Change::Created(path.clone()), now);
-                    }
-                    if is_dir {
-                        self.dir_appeared(&path, true, now);
-                    }
-                }
-                Stitched::Plain(Raw::Modified { path }) => {
-                    if self.admits(&path, is_dir_now(&path)) {
-                        self.debouncer.push(Change::Modified(path), now);
-                    }
-                }
-                Stitched::Plain(Raw::Removed { path, is_dir }) => {
-                    self.removed(path, is_dir, now);
-                }
                 Stitched::MovedOut { path, at } => self.removed(path, None, at),
-                Stitched::MovedIn { path } => {
-                    let is_dir = is_dir_now(&path);
-                    if self.admits(&path, is_dir) {
-                        self.debouncer.push(Change::Created(path.clone()), now);
-                    }
-                    if is_dir {
-                        self.dir_appeared(&path, true, now);
-                    }
-                }
+                Stitched::MovedIn { path } => self.created(path, None, now),
                 Stitched::Renamed { from, to } => {
                     let is_dir = is_dir_now(&to);
                     if is_dir && self.watches.pruned() {
@@ -370,20 +414,6 @@ impl<S: ChangeSink> Worker<S> {
                         // ignored place is new.
                         self.dir_appeared(&to, !old, now);
                     }
-                }
-                Stitched::Plain(Raw::Rescan) => {
-                    tracing::warn!(
-                        "file watch backend lost events; reporting every root as modified"
-                    );
-                    for root in &self.roots {
-                        self.debouncer
-                            .push(Change::Modified(root.path.clone()), now);
-                    }
-                }
-                Stitched::Plain(
-                    Raw::RenameFrom { .. } | Raw::RenameTo { .. } | Raw::RenameBoth { .. },
-                ) => {
-                    // Renames never leave `Renames` unpaired.
                 }
             }
         }
