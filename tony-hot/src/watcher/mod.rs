@@ -1,11 +1,40 @@
 //! File watching: [`FileWatcher`] reports debounced, filtered changes under
 //! the paths it is given.
 //!
-//! Pipeline, one concept a file: `notify` events ([`raw`]) -> rename halves
-//! paired ([`rename`]) -> roots and filters ([`roots`], [`filter`]) ->
-//! per-path trailing-edge debounce ([`debounce`]) -> the [`ChangeSink`].
-//! All of it runs on one thread ([`worker`]) that owns the backend
-//! ([`watches`]) and the sink, and is joined when the watcher is dropped.
+//! Pipeline: `notify` events -> rename halves paired ([`rename`]) -> roots
+//! and filters ([`roots`], [`filter`]) -> per-path trailing-edge debounce
+//! ([`debounce`]) -> the [`ChangeSink`]. All of it runs on one thread
+//! ([`worker`]) that owns the backend ([`watches`]) and the sink, and is
+//! joined when the watcher is dropped.
+//!
+//! `notify` does the watching; what is Tony's own, and why:
+//!
+//! * [`debounce`]: notify-debouncer-full 0.6 emits a continuous burst of
+//!   writes as many batches, one per tick (measured), where a reload wants
+//!   one event once the path has been quiet for the window; it also folds
+//!   create/remove/rename sequences (editor saves) into one kind. Its clock
+//!   is the caller's, so its tests do not sleep.
+//! * [`rename`]: notify pairs rename halves only on inotify (`Both`, sent
+//!   after the halves) and gives unpaired `Any` halves on FSEvents and
+//!   kqueue; telling a rename inside the tree from a move out or in on
+//!   every backend takes a small pairer (by inotify cookie, else by
+//!   adjacency, with a 50 ms grace). notify-debouncer-full does this only
+//!   inside its debouncer, which cannot be used (above).
+//! * [`watches`]: on inotify, notify's own recursion watches every
+//!   directory, `target/` included, and does not report what a directory
+//!   created in one go already holds; the watcher walks the tree itself,
+//!   skips ignored directories and reports that content. Elsewhere the
+//!   backend's recursion is used. Its map of watched directories exists
+//!   because notify offers no way to ask what it watches.
+//! * [`roots`]: what notify's `watch` cannot know: a single file is
+//!   watched through its directory (editors save by replacing), a file
+//!   reached through a symlink is followed to its target and re-pointing is
+//!   noticed, and a root whose directory is deleted (notify drops the watch
+//!   silently) waits on its nearest existing ancestor and is watched again
+//!   when it reappears ([`WatchState`]).
+//! * [`filter`]: extensions and ignore globs (`globset`); notify has none.
+//! * [`ChangeKind`]: the folded, backend-independent result (created,
+//!   modified, removed, renamed), not notify's per-platform `EventKind`.
 
 mod config;
 mod debounce;
