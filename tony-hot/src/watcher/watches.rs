@@ -173,6 +173,15 @@ impl Watches {
         self.ensure(dir, RecursiveMode::NonRecursive).map(drop)
     }
 
+    /// Drops the watches at and below a directory that is gone. inotify
+    /// dropped them itself; a recursive backend watch is released here.
+    pub(crate) fn release(&mut self, dir: &Path) {
+        if !self.pruned && self.current.contains_key(dir) {
+            let _ = self.watcher.unwatch(dir);
+        }
+        self.forget_below(dir);
+    }
+
     /// Whether `dir` is watched (so was a directory).
     pub(crate) fn contains(&self, dir: &Path) -> bool {
         self.current.contains_key(dir)

@@ -222,7 +222,7 @@ impl<S: ChangeSink> Worker<S> {
                 "watched directory is gone; waiting for it to reappear");
             root.waiting = Some(ancestor.to_path_buf());
             let ancestor = ancestor.to_path_buf();
-            self.watches.forget_below(&anchor);
+            self.watches.release(&anchor);
             if let Err(error) = self.watches.watch_dir(&ancestor) {
                 tracing::warn!(dir = %ancestor.display(), %error, "cannot watch while waiting");
             }
@@ -241,7 +241,11 @@ impl<S: ChangeSink> Worker<S> {
             RootKind::Dir { recursive: true } if self.watches.pruned() => {
                 self.watches.add_tree(&root.path, &wanted, Some(&mut found))
             }
-            _ => {
+            RootKind::File => {
+                found.extend(root.path.exists().then(|| (root.path.clone(), false)));
+                self.watches.add_root(&root, &wanted)
+            }
+            RootKind::Dir { .. } => {
                 found.extend(
                     fs::read_dir(&anchor)
                         .into_iter()
@@ -262,10 +266,9 @@ impl<S: ChangeSink> Worker<S> {
         }
         for (path, is_dir) in found {
             if root.admits(&path, is_dir, &self.filter) {
-                let change = if path == root.path && matches!(root.kind, RootKind::File) {
-                    Change::Modified(path)
-                } else {
-                    Change::Created(path)
+                let change = match root.kind {
+                    RootKind::File => Change::Modified(path),
+                    RootKind::Dir { .. } => Change::Created(path),
                 };
                 self.debouncer.push(change, now);
             }
@@ -421,7 +424,9 @@ impl<S: ChangeSink> Worker<S> {
 
     fn removed(&mut self, path: PathBuf, is_dir: Option<bool>, at: Instant) {
         let is_dir = is_dir.unwrap_or_else(|| self.watches.contains(&path));
-        self.watches.forget_below(&path);
+        if self.watches.pruned() {
+            self.watches.forget_below(&path);
+        }
         if self.admits(&path, is_dir) {
             self.debouncer.push(Change::Removed(path), at);
         }
