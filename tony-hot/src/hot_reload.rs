@@ -61,9 +61,11 @@ pub struct WatchedPlugin {
 pub struct HotReloadStatus {
     /// Whether hot reload runs (the configuration's `enabled`).
     pub enabled: bool,
-    /// Every plugin whose source file is watched.
+    /// Every plugin whose source file is watched right now.
     pub watching: Vec<WatchedPlugin>,
-    /// Plugins whose source file could not be found (built elsewhere?).
+    /// Plugins whose source file could not be found (built elsewhere?), or
+    /// whose directory is gone for now (deleted by a `git checkout`; it is
+    /// watched again when it reappears, see `watched`).
     pub unwatched: Vec<WatchedPlugin>,
     /// The plugin configuration file, when one is watched (a relative path
     /// from the configuration is resolved against the working directory at
@@ -196,10 +198,21 @@ impl HotReload {
 
     /// What is watched, and the state of the patch intake.
     pub fn status(&self) -> HotReloadStatus {
+        let sources = self
+            ._sources
+            .as_ref()
+            .map(FileWatcher::watch_states)
+            .unwrap_or_default();
+        let (watching, waiting): (Vec<_>, Vec<_>) = self.watching.iter().cloned().partition(|w| {
+            w.file
+                .parent()
+                .and_then(|dir| sources.get(&canonical(dir)))
+                .is_some_and(WatchState::is_watched)
+        });
         HotReloadStatus {
             enabled: self.enabled,
-            watching: self.watching.clone(),
-            unwatched: self.unwatched.clone(),
+            watching,
+            unwatched: self.unwatched.iter().cloned().chain(waiting).collect(),
             config_file: self.config_file.clone(),
             watched: [&self._sources, &self._config]
                 .into_iter()

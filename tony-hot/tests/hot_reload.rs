@@ -388,3 +388,45 @@ fn a_config_directory_deleted_and_recreated_is_watched_again_and_status_says_so(
     write_until_applied(&system, &dir.join("plugins.toml"), "back");
     assert_eq!(hot.status().watched.get(&file), Some(&WatchState::Watched));
 }
+
+#[test]
+fn a_source_directory_deleted_and_recreated_is_reported_then_watched_again() {
+    let top = tempfile::tempdir().unwrap();
+    let dir = top.path().join("src");
+    std::fs::create_dir(&dir).unwrap();
+    let src = dir.join("elsewhere.rs");
+    std::fs::write(&src, "// v1\n").unwrap();
+    let source = tony_core::SourceLocation::new(src.to_string_lossy().into_owned(), 1);
+    let system = PluginSystem::builder()
+        .register_inventory(false)
+        .config(config(top.path(), Environment::Development))
+        .descriptor(tony_core::PluginDescriptor::stateless::<Elsewhere>(
+            tony_core::Metadata::new("elsewhere", "1.0.0").with_source(source),
+        ))
+        .build()
+        .unwrap();
+    system.initialize().unwrap();
+    let (tx, rx) = mpsc::channel();
+    system.subscribe(EventKind::SourceChanged, tx);
+    let hot = system.start_hot_reload().unwrap();
+    assert_eq!(hot.status().watching.len(), 1);
+
+    std::fs::remove_dir_all(&dir).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !hot.status().watching.is_empty() {
+        assert!(Instant::now() < deadline, "status still says watching");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(hot.status().unwatched[0].plugin, "elsewhere");
+
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(&src, "// v2\n").unwrap();
+    while hot.status().watching.is_empty() {
+        assert!(Instant::now() < deadline, "never watched again");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::fs::write(&src, "// v3\n").unwrap();
+    wait_for(&rx, "SourceChanged after the re-creation", |e| {
+        e.kind() == EventKind::SourceChanged
+    });
+}
