@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use tony_core::{ErrorSource, Event, PluginSystem};
 
 use crate::patch::{PatchIntake, PatchStatus};
-use crate::watcher::{self, ChangeEvent, ChangeSink, FileWatcher, WatcherConfig};
+use crate::watcher::{self, ChangeEvent, ChangeSink, FileWatcher, WatchState, WatcherConfig};
 
 /// Why hot reload could not start.
 #[derive(Debug, thiserror::Error)]
@@ -61,12 +61,20 @@ pub struct WatchedPlugin {
 pub struct HotReloadStatus {
     /// Whether hot reload runs (the configuration's `enabled`).
     pub enabled: bool,
-    /// Every plugin whose source file is watched.
+    /// Every plugin whose source file is watched right now.
     pub watching: Vec<WatchedPlugin>,
-    /// Plugins whose source file could not be found (built elsewhere?).
+    /// Plugins whose source file could not be found (built elsewhere?), or
+    /// whose directory is gone for now (deleted by a `git checkout`; it is
+    /// watched again when it reappears, see `watched`).
     pub unwatched: Vec<WatchedPlugin>,
-    /// The plugin configuration file, when one is watched.
+    /// The plugin configuration file, when one is watched (a relative path
+    /// from the configuration is resolved against the working directory at
+    /// start).
     pub config_file: Option<PathBuf>,
+    /// Every path the watchers hold (plugin source directories, the
+    /// configuration file or its directory) and whether it is watched right
+    /// now or waiting for a deleted directory to reappear.
+    pub watched: BTreeMap<PathBuf, WatchState>,
     /// The hot-patch intake.
     pub patches: PatchStatus,
 }
@@ -136,22 +144,30 @@ impl HotReload {
         hot.watching = watching;
 
         if let Some(path) = config.plugin_config_path.clone() {
-            let dir = path
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(Path::new("."))
-                .to_path_buf();
+            // Resolved against the working directory now, not at each change.
+            let path = std::path::absolute(&path).unwrap_or(path);
             let ext: Vec<String> = path
                 .extension()
                 .map(|e| e.to_string_lossy().into_owned())
                 .into_iter()
                 .collect();
+            // An existing file is watched by name (a symlink is followed, and
+            // re-pointing it is noticed); a missing one through its
+            // directory, where it may be created later.
+            let (watched, expected) = match path.parent() {
+                Some(dir) if !path.exists() => {
+                    let expected = path.file_name().map(|name| canonical(dir).join(name));
+                    (dir.to_path_buf(), expected)
+                }
+                _ => (path.clone(), None),
+            };
             let sink_system = system.clone();
-            let file = canonical(&path); // events carry canonical paths
+            let file = path.clone();
             let watcher = FileWatcher::new(
                 watch_config.with_extensions(ext),
                 move |event: ChangeEvent| {
-                    if event.concerns(&file) && file.exists() {
+                    let ours = expected.as_ref().is_none_or(|e| event.concerns(e));
+                    if ours && file.exists() {
                         match sink_system.reload_plugin_config(&file) {
                             Ok(Some(r)) if !r.success => {
                                 tracing::warn!(error = ?r.error, "configuration reload rolled back")
@@ -166,7 +182,7 @@ impl HotReload {
                     }
                 },
             )?;
-            watcher.watch_path(&dir)?;
+            watcher.watch_path(&watched)?;
             hot._config = Some(watcher);
             hot.config_file = Some(path);
         }
@@ -182,11 +198,27 @@ impl HotReload {
 
     /// What is watched, and the state of the patch intake.
     pub fn status(&self) -> HotReloadStatus {
+        let sources = self
+            ._sources
+            .as_ref()
+            .map(FileWatcher::watch_states)
+            .unwrap_or_default();
+        let (watching, waiting): (Vec<_>, Vec<_>) = self.watching.iter().cloned().partition(|w| {
+            w.file
+                .parent()
+                .and_then(|dir| sources.get(&canonical(dir)))
+                .is_some_and(WatchState::is_watched)
+        });
         HotReloadStatus {
             enabled: self.enabled,
-            watching: self.watching.clone(),
-            unwatched: self.unwatched.clone(),
+            watching,
+            unwatched: self.unwatched.iter().cloned().chain(waiting).collect(),
             config_file: self.config_file.clone(),
+            watched: [&self._sources, &self._config]
+                .into_iter()
+                .flatten()
+                .flat_map(FileWatcher::watch_states)
+                .collect(),
             patches: self
                 .intake
                 .as_ref()

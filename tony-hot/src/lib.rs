@@ -29,5 +29,5 @@ pub use patch::{IntakeState, PatchStatus};
 pub use patch::{PatchError, PatchSwap, apply_patch_transaction, testing};
 pub use watcher::{
     ChangeEvent, ChangeKind, ChangeSink, DEFAULT_DEBOUNCE, DEFAULT_IGNORE, Error as WatchError,
-    FileWatcher, WatcherConfig,
+    FileWatcher, WatchState, WatcherConfig,
 };

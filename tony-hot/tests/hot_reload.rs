@@ -11,7 +11,7 @@ use tony_core::{
     BoxError, Context, Environment, ErrorSource, Event, EventKind, HotReloadConfig, Plugin,
     PluginSystem, tony_plugin,
 };
-use tony_hot::{HotReloadExt, IntakeState};
+use tony_hot::{HotReloadExt, IntakeState, WatchState};
 
 #[derive(Clone, Debug, Default, PartialEq, Deserialize)]
 pub struct GreeterConfig {
@@ -308,4 +308,125 @@ fn a_changed_plugin_source_is_reported_with_its_plugins_and_explained_once() {
             .iter()
             .all(|s| s.state == tony_core::PluginState::Active)
     );
+}
+
+fn word(system: &PluginSystem) -> String {
+    system
+        .with::<ConfiguredGreeter, _>(|g| g.config.word.clone())
+        .unwrap()
+}
+
+/// Writes `word` to `file` until the system has applied it (a write made
+/// before a watch is re-established is missed by design: retried).
+fn write_until_applied(system: &PluginSystem, file: &Path, w: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        std::fs::write(
+            file,
+            format!("[plugins.configured-greeter]\nword = \"{w}\"\n"),
+        )
+        .unwrap();
+        let settle = Instant::now() + Duration::from_millis(500);
+        while Instant::now() < settle {
+            if word(system) == w {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert!(Instant::now() < deadline, "`{w}` never applied");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_config_file_is_followed_to_its_target_and_when_re_pointed() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real");
+    let other = dir.path().join("other");
+    std::fs::create_dir(&real).unwrap();
+    std::fs::create_dir(&other).unwrap();
+    let target = real.join("plugins.toml");
+    std::fs::write(&target, "[plugins.configured-greeter]\nword = \"a\"\n").unwrap();
+    let link = dir.path().join("plugins.toml");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let system = system(config(dir.path(), Environment::Development));
+    let _hot = system.start_hot_reload().unwrap();
+
+    write_until_applied(&system, &target, "edited-target");
+
+    let second = other.join("plugins.toml");
+    std::fs::write(&second, "[plugins.configured-greeter]\nword = \"b\"\n").unwrap();
+    let tmp = dir.path().join(".plugins.toml.new");
+    std::os::unix::fs::symlink(&second, &tmp).unwrap();
+    std::fs::rename(&tmp, &link).unwrap();
+    write_until_applied(&system, &second, "edited-new-target");
+}
+
+#[test]
+fn a_config_directory_deleted_and_recreated_is_watched_again_and_status_says_so() {
+    let top = tempfile::tempdir().unwrap();
+    let dir = top.path().join("conf");
+    std::fs::create_dir(&dir).unwrap();
+    let system = system(config(&dir, Environment::Development));
+    let hot = system.start_hot_reload().unwrap();
+    let file = std::fs::canonicalize(dir.join("plugins.toml")).unwrap();
+    assert_eq!(hot.status().watched.get(&file), Some(&WatchState::Watched));
+
+    // `git stash`: the directory goes away, then comes back.
+    std::fs::remove_dir_all(&dir).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while hot
+        .status()
+        .watched
+        .get(&file)
+        .is_none_or(WatchState::is_watched)
+    {
+        assert!(Instant::now() < deadline, "status still says watched");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::fs::create_dir(&dir).unwrap();
+    write_until_applied(&system, &dir.join("plugins.toml"), "back");
+    assert_eq!(hot.status().watched.get(&file), Some(&WatchState::Watched));
+}
+
+#[test]
+fn a_source_directory_deleted_and_recreated_is_reported_then_watched_again() {
+    let top = tempfile::tempdir().unwrap();
+    let dir = top.path().join("src");
+    std::fs::create_dir(&dir).unwrap();
+    let src = dir.join("elsewhere.rs");
+    std::fs::write(&src, "// v1\n").unwrap();
+    let source = tony_core::SourceLocation::new(src.to_string_lossy().into_owned(), 1);
+    let system = PluginSystem::builder()
+        .register_inventory(false)
+        .config(config(top.path(), Environment::Development))
+        .descriptor(tony_core::PluginDescriptor::stateless::<Elsewhere>(
+            tony_core::Metadata::new("elsewhere", "1.0.0").with_source(source),
+        ))
+        .build()
+        .unwrap();
+    system.initialize().unwrap();
+    let (tx, rx) = mpsc::channel();
+    system.subscribe(EventKind::SourceChanged, tx);
+    let hot = system.start_hot_reload().unwrap();
+    assert_eq!(hot.status().watching.len(), 1);
+
+    std::fs::remove_dir_all(&dir).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !hot.status().watching.is_empty() {
+        assert!(Instant::now() < deadline, "status still says watching");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(hot.status().unwatched[0].plugin, "elsewhere");
+
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(&src, "// v2\n").unwrap();
+    while hot.status().watching.is_empty() {
+        assert!(Instant::now() < deadline, "never watched again");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::fs::write(&src, "// v3\n").unwrap();
+    wait_for(&rx, "SourceChanged after the re-creation", |e| {
+        e.kind() == EventKind::SourceChanged
+    });
 }

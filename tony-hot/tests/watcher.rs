@@ -12,7 +12,7 @@ use std::{
 };
 
 use tempfile::TempDir;
-use tony_hot::{ChangeEvent, ChangeKind, FileWatcher, WatchError, WatcherConfig};
+use tony_hot::{ChangeEvent, ChangeKind, FileWatcher, WatchError, WatchState, WatcherConfig};
 
 const DEBOUNCE: Duration = Duration::from_millis(50);
 /// Deadline for an event that must come.
@@ -467,4 +467,156 @@ fn removing_a_tree_reports_each_path() {
         .collect();
     assert_eq!(f.next_n(4), removed);
     f.assert_quiet();
+}
+
+/// Waits (polling, with a deadline) until `ready` holds.
+fn eventually(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !ready() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Receives events until one concerns `path`; fails after [`WAIT`].
+fn event_for(rx: &Receiver<ChangeEvent>, path: &Path) -> ChangeEvent {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(event) if event.concerns(path) => return event,
+            Ok(_) => {}
+            Err(e) => panic!("no event for {}: {e}", path.display()),
+        }
+    }
+}
+
+#[test]
+fn a_deleted_and_recreated_root_is_watched_again() {
+    // `git checkout` / `git stash` delete and re-create directories.
+    let dir = tempfile::tempdir().unwrap();
+    let top = fs::canonicalize(dir.path()).unwrap();
+    let root = top.join("src");
+    fs::create_dir(&root).unwrap();
+    let (tx, rx) = mpsc::channel();
+    let watcher = FileWatcher::new(config(), tx).unwrap();
+    watcher.watch_path(&root).unwrap();
+
+    fs::remove_dir_all(&root).unwrap();
+    let waiting = WatchState::Waiting {
+        ancestor: top.clone(),
+    };
+    eventually("the root to wait", || {
+        watcher.watch_states().get(&root) == Some(&waiting)
+    });
+    assert_eq!(
+        watcher.watched_paths(),
+        std::slice::from_ref(&root),
+        "still listed"
+    );
+
+    // Re-created with content written at once: the content is reported.
+    fs::create_dir(&root).unwrap();
+    fs::write(root.join("lib.rs"), "1").unwrap();
+    event_for(&rx, &root.join("lib.rs"));
+    eventually("the root to be watched", || {
+        watcher.watch_states().get(&root) == Some(&WatchState::Watched)
+    });
+    fs::write(root.join("lib.rs"), "2").unwrap();
+    assert_eq!(
+        event_for(&rx, &root.join("lib.rs")),
+        event(ChangeKind::Modified, root.join("lib.rs"))
+    );
+
+    // Gone two levels deep, back level by level.
+    fs::create_dir_all(top.join("a/b")).unwrap();
+    let deep = top.join("a/b");
+    watcher.watch_path(&deep).unwrap();
+    fs::remove_dir_all(top.join("a")).unwrap();
+    eventually("the deep root to wait", || {
+        watcher.watch_states().get(&deep) == Some(&waiting)
+    });
+    fs::create_dir(top.join("a")).unwrap();
+    fs::create_dir(&deep).unwrap();
+    eventually("the deep root to be watched", || {
+        watcher.watch_states().get(&deep) == Some(&WatchState::Watched)
+    });
+    fs::write(deep.join("x.rs"), "1").unwrap();
+    event_for(&rx, &deep.join("x.rs"));
+}
+
+#[test]
+fn a_file_whose_directory_is_recreated_is_watched_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let top = fs::canonicalize(dir.path()).unwrap();
+    let file = top.join("conf/plugins.toml");
+    fs::create_dir(top.join("conf")).unwrap();
+    fs::write(&file, "a = 1").unwrap();
+    let (tx, rx) = mpsc::channel();
+    let watcher = FileWatcher::new(config(), tx).unwrap();
+    watcher.watch_path(&file).unwrap();
+
+    fs::remove_dir_all(top.join("conf")).unwrap();
+    eventually("the file to wait", || {
+        matches!(
+            watcher.watch_states().get(&file),
+            Some(WatchState::Waiting { .. })
+        )
+    });
+    fs::create_dir(top.join("conf")).unwrap();
+    fs::write(&file, "a = 2").unwrap();
+    event_for(&rx, &file);
+    eventually("the file to be watched", || {
+        watcher.watch_states().get(&file) == Some(&WatchState::Watched)
+    });
+    fs::write(&file, "a = 3").unwrap();
+    assert_eq!(
+        event_for(&rx, &file),
+        event(ChangeKind::Modified, file.clone())
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_file_is_followed_to_its_target_and_when_re_pointed() {
+    let dir = tempfile::tempdir().unwrap();
+    let top = fs::canonicalize(dir.path()).unwrap();
+    for sub in ["links", "one", "two"] {
+        fs::create_dir(top.join(sub)).unwrap();
+    }
+    let (one, two) = (top.join("one/plugins.toml"), top.join("two/plugins.toml"));
+    fs::write(&one, "a = 1").unwrap();
+    fs::write(&two, "b = 1").unwrap();
+    let link = top.join("links/plugins.toml");
+    std::os::unix::fs::symlink(&one, &link).unwrap();
+    let (tx, rx) = mpsc::channel();
+    let watcher = FileWatcher::new(config(), tx).unwrap();
+    watcher.watch_path(&link).unwrap();
+    assert_eq!(watcher.watched_paths(), std::slice::from_ref(&one));
+
+    // An edit of the target, in a directory of its own.
+    fs::write(&one, "a = 2").unwrap();
+    assert_eq!(
+        event_for(&rx, &one),
+        event(ChangeKind::Modified, one.clone())
+    );
+
+    // The link re-pointed (`ln -sfn`: a new link renamed over the old one).
+    let tmp = top.join("links/.plugins.toml.new");
+    std::os::unix::fs::symlink(&two, &tmp).unwrap();
+    fs::rename(&tmp, &link).unwrap();
+    eventually("the new target to be watched", || {
+        watcher.watched_paths() == [two.clone()]
+    });
+    while rx.recv_timeout(QUIET).is_ok() {}
+    fs::write(&two, "b = 2").unwrap();
+    assert_eq!(
+        event_for(&rx, &two),
+        event(ChangeKind::Modified, two.clone())
+    );
+    fs::write(&one, "a = 3").unwrap();
+    assert!(
+        matches!(rx.recv_timeout(QUIET), Err(RecvTimeoutError::Timeout)),
+        "the old target is no longer followed"
+    );
 }

@@ -1,18 +1,46 @@
 //! File watching: [`FileWatcher`] reports debounced, filtered changes under
 //! the paths it is given.
 //!
-//! Pipeline, one concept a file: `notify` events ([`raw`]) -> rename halves
-//! paired ([`rename`]) -> roots and filters ([`roots`], [`filter`]) ->
-//! per-path trailing-edge debounce ([`debounce`]) -> the [`ChangeSink`].
-//! All of it runs on one thread ([`worker`]) that owns the backend
-//! ([`watches`]) and the sink, and is joined when the watcher is dropped.
+//! Pipeline: `notify` events -> rename halves paired ([`rename`]) -> roots
+//! and filters ([`roots`], [`filter`]) -> per-path trailing-edge debounce
+//! ([`debounce`]) -> the [`ChangeSink`]. All of it runs on one thread
+//! ([`worker`]) that owns the backend ([`watches`]) and the sink, and is
+//! joined when the watcher is dropped.
+//!
+//! `notify` does the watching; what is Tony's own, and why:
+//!
+//! * [`debounce`]: notify-debouncer-full 0.6 emits a continuous burst of
+//!   writes as many batches, one per tick (measured), where a reload wants
+//!   one event once the path has been quiet for the window; it also folds
+//!   create/remove/rename sequences (editor saves) into one kind. Its clock
+//!   is the caller's, so its tests do not sleep.
+//! * [`rename`]: notify pairs rename halves only on inotify (`Both`, sent
+//!   after the halves) and gives unpaired `Any` halves on FSEvents and
+//!   kqueue; telling a rename inside the tree from a move out or in on
+//!   every backend takes a small pairer (by inotify cookie, else by
+//!   adjacency, with a 50 ms grace). notify-debouncer-full does this only
+//!   inside its debouncer, which cannot be used (above).
+//! * [`watches`]: on inotify, notify's own recursion watches every
+//!   directory, `target/` included, and does not report what a directory
+//!   created in one go already holds; the watcher walks the tree itself,
+//!   skips ignored directories and reports that content. Elsewhere the
+//!   backend's recursion is used. Its map of watched directories exists
+//!   because notify offers no way to ask what it watches.
+//! * [`roots`]: what notify's `watch` cannot know: a single file is
+//!   watched through its directory (editors save by replacing), a file
+//!   reached through a symlink is followed to its target and re-pointing is
+//!   noticed, and a root whose directory is deleted (notify drops the watch
+//!   silently) waits on its nearest existing ancestor and is watched again
+//!   when it reappears ([`WatchState`]).
+//! * [`filter`]: extensions and ignore globs (`globset`); notify has none.
+//! * [`ChangeKind`]: the folded, backend-independent result (created,
+//!   modified, removed, renamed), not notify's per-platform `EventKind`.
 
 mod config;
 mod debounce;
 mod error;
 mod event;
 mod filter;
-mod raw;
 mod rename;
 mod roots;
 mod sink;
@@ -20,9 +48,10 @@ mod watches;
 mod worker;
 
 use std::{
+    collections::BTreeMap,
     fs,
     path::{Path, PathBuf},
-    sync::{Mutex, PoisonError, mpsc},
+    sync::{PoisonError, mpsc},
     thread::{self, JoinHandle, ThreadId},
 };
 
@@ -31,13 +60,14 @@ use notify::{RecommendedWatcher, Watcher, WatcherKind};
 pub use config::{DEFAULT_DEBOUNCE, DEFAULT_IGNORE, WatcherConfig};
 pub use error::Error;
 pub use event::{ChangeEvent, ChangeKind};
+pub use roots::WatchState;
 pub use sink::ChangeSink;
 
 use debounce::Debouncer;
 use filter::Filter;
 use roots::{Root, RootKind};
 use watches::Watches;
-use worker::{Msg, Worker};
+use worker::{Msg, Shared, Worker};
 
 /// Watches directories and single files and reports their changes to a
 /// [`ChangeSink`], debounced and filtered as its [`WatcherConfig`] says.
@@ -86,8 +116,8 @@ pub struct FileWatcher {
     tx: mpsc::Sender<Msg>,
     thread: Option<JoinHandle<()>>,
     thread_id: ThreadId,
-    /// Canonical paths of the roots, sorted (mirrors the thread's list).
-    roots: Mutex<Vec<PathBuf>>,
+    /// Canonical paths of the roots and their state (the thread's list).
+    roots: Shared,
     config: WatcherConfig,
 }
 
@@ -130,6 +160,7 @@ impl FileWatcher {
         )
         .map_err(|source| Error::Start { source })?;
         let trackers = RecommendedWatcher::kind() == WatcherKind::Inotify;
+        let roots = Shared::default();
         let worker = Worker::new(
             rx,
             sink,
@@ -137,6 +168,7 @@ impl FileWatcher {
             Watches::new(backend, pruned),
             Debouncer::new(config.debounce),
             trackers,
+            roots.clone(),
         );
         let thread = thread::Builder::new()
             .name("tony-watcher".into())
@@ -146,7 +178,7 @@ impl FileWatcher {
             tx,
             thread_id: thread.thread().id(),
             thread: Some(thread),
-            roots: Mutex::new(Vec::new()),
+            roots,
             config,
         })
     }
@@ -204,17 +236,22 @@ impl FileWatcher {
         } else {
             RootKind::File
         };
+        // A file reached through a symlink: its link is watched too, so a
+        // re-pointed link is followed.
+        let link = match (&kind, given.parent(), given.file_name()) {
+            (RootKind::File, Some(dir), Some(name)) if given.is_symlink() => {
+                Some(fs::canonicalize(dir).map_err(io)?.join(name))
+            }
+            _ => None,
+        };
         let root = Root {
-            path: canonical.clone(),
+            path: canonical,
             given,
             kind,
+            link,
+            waiting: None,
         };
-        self.request(path, |reply| Msg::Watch { root, reply })?;
-        let mut roots = self.roots.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Err(at) = roots.binary_search(&canonical) {
-            roots.insert(at, canonical);
-        }
-        Ok(())
+        self.request(path, |reply| Msg::Watch { root, reply })
     }
 
     /// Stops watching a path given to [`watch_path`] (in any spelling that
@@ -245,14 +282,12 @@ impl FileWatcher {
                 .flatten()
                 .collect();
         let given = path.to_path_buf();
-        let removed = self.request(path, |reply| Msg::Unwatch {
+        self.request(path, |reply| Msg::Unwatch {
             given,
             candidates,
             reply,
-        })?;
-        let mut roots = self.roots.lock().unwrap_or_else(PoisonError::into_inner);
-        roots.retain(|r| *r != removed);
-        Ok(())
+        })
+        .map(drop)
     }
 
     /// The watched paths, canonical, sorted.
@@ -268,6 +303,25 @@ impl FileWatcher {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn watched_paths(&self) -> Vec<PathBuf> {
+        self.watch_states().into_keys().collect()
+    }
+
+    /// The watched paths (canonical; a symlinked file under its current
+    /// target) with whether each is watched right now or waiting for its
+    /// directory to reappear.
+    ///
+    /// ```
+    /// use tony_hot::{FileWatcher, WatchState, WatcherConfig};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let (tx, _rx) = std::sync::mpsc::channel();
+    /// let watcher = FileWatcher::new(WatcherConfig::default(), tx)?;
+    /// watcher.watch_path(dir.path())?;
+    /// let states = watcher.watch_states();
+    /// assert_eq!(states[&std::fs::canonicalize(dir.path())?], WatchState::Watched);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn watch_states(&self) -> BTreeMap<PathBuf, WatchState> {
         self.roots
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

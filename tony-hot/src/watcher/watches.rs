@@ -47,11 +47,17 @@ impl Watches {
         root: &Root,
         wanted: &dyn Fn(&Path) -> bool,
     ) -> notify::Result<()> {
+        if let Some(waiting) = &root.waiting {
+            return self.watch_dir(waiting);
+        }
         match root.kind {
-            RootKind::File => match root.path.parent() {
-                Some(parent) => self.ensure(parent, RecursiveMode::NonRecursive).map(drop),
-                None => Ok(()),
-            },
+            RootKind::File => {
+                let link_dir = root.link.as_deref().and_then(Path::parent);
+                for dir in root.path.parent().into_iter().chain(link_dir) {
+                    self.watch_dir(dir)?;
+                }
+                Ok(())
+            }
             RootKind::Dir { recursive: false } => self
                 .ensure(&root.path, RecursiveMode::NonRecursive)
                 .map(drop),
@@ -138,7 +144,9 @@ impl Watches {
             }
         }
         for root in roots {
-            let walks = pruned && matches!(root.kind, RootKind::Dir { recursive: true });
+            let walks = root.waiting.is_none()
+                && pruned
+                && matches!(root.kind, RootKind::Dir { recursive: true });
             if !walks && let Err(e) = self.add_root(root, &|_| false) {
                 tracing::warn!(root = %root.path.display(), error = %e, "could not restore watch");
             }
@@ -158,6 +166,20 @@ impl Watches {
         for p in gone {
             self.current.remove(&p);
         }
+    }
+
+    /// Watches one directory on its own, unless already covered.
+    pub(crate) fn watch_dir(&mut self, dir: &Path) -> notify::Result<()> {
+        self.ensure(dir, RecursiveMode::NonRecursive).map(drop)
+    }
+
+    /// Drops the watches at and below a directory that is gone. inotify
+    /// dropped them itself; a recursive backend watch is released here.
+    pub(crate) fn release(&mut self, dir: &Path) {
+        if !self.pruned && self.current.contains_key(dir) {
+            let _ = self.watcher.unwatch(dir);
+        }
+        self.forget_below(dir);
     }
 
     /// Whether `dir` is watched (so was a directory).

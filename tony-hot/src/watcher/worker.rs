@@ -2,22 +2,28 @@
 
 use std::{
     any::Any,
+    collections::BTreeMap,
     fs, mem,
     panic::{self, AssertUnwindSafe},
     path::{Path, PathBuf},
-    sync::mpsc,
+    sync::{Arc, Mutex, PoisonError, mpsc},
     time::Instant,
 };
+
+use notify::event::{CreateKind, EventKind, MetadataKind, ModifyKind, RemoveKind, RenameMode};
 
 use super::{
     ChangeEvent, ChangeSink, Error,
     debounce::{Change, Debouncer},
     filter::Filter,
-    raw::{Raw, classify},
-    rename::{Renames, Stitched},
-    roots::{Root, RootKind},
+    rename::{Half, Renames, Stitched},
+    roots::{Root, RootKind, WatchState},
     watches::Watches,
 };
+
+/// The roots and their state, as the [`FileWatcher`](super::FileWatcher)
+/// reports them; written by the thread only.
+pub(crate) type Shared = Arc<Mutex<BTreeMap<PathBuf, WatchState>>>;
 
 /// What the thread is asked to do.
 pub(crate) enum Msg {
@@ -45,6 +51,7 @@ pub(crate) struct Worker<S> {
     sink: S,
     filter: Filter,
     roots: Vec<Root>,
+    shared: Shared,
     watches: Watches,
     renames: Renames,
     debouncer: Debouncer,
@@ -64,12 +71,14 @@ impl<S: ChangeSink> Worker<S> {
         watches: Watches,
         debouncer: Debouncer,
         trackers: bool,
+        shared: Shared,
     ) -> Self {
         Self {
             rx,
             sink,
             filter,
             roots: Vec::new(),
+            shared,
             watches,
             renames: Renames::default(),
             debouncer,
@@ -150,7 +159,121 @@ impl<S: ChangeSink> Worker<S> {
             });
         }
         tracing::debug!(root = %root.path.display(), watches = self.watches.len(), "watching");
+        self.publish();
         Ok(())
+    }
+
+    /// Tells the [`FileWatcher`](super::FileWatcher) what is watched.
+    fn publish(&self) {
+        let states = self
+            .roots
+            .iter()
+            .map(|r| (r.path.clone(), r.state()))
+            .collect();
+        *self.shared.lock().unwrap_or_else(PoisonError::into_inner) = states;
+    }
+
+    /// After events at `paths`: re-checks every root whose directory (or
+    /// one of its ancestors) or symlink was among them. A root whose
+    /// directory is gone waits on its nearest existing ancestor; a waiting
+    /// root whose directory is back is watched again, and what it holds is
+    /// reported as created (no event announced it).
+    fn check_roots(&mut self, paths: &[PathBuf], now: Instant) {
+        let mut changed = false;
+        for i in 0..self.roots.len() {
+            let root = &self.roots[i];
+            let touched = paths.iter().any(|p| {
+                root.anchor().starts_with(p)
+                    || root.link.as_deref() == Some(p)
+                    || root.waiting.as_deref() == Some(p)
+            });
+            if touched || paths.is_empty() {
+                changed |= self.revisit(i, now);
+            }
+        }
+        if changed {
+            self.watches.retain_for(&self.roots, &self.filter);
+            self.publish();
+        }
+    }
+
+    /// Brings root `i`'s watches in line with the file system; `true` if
+    /// its state or path changed.
+    fn revisit(&mut self, i: usize, now: Instant) -> bool {
+        let root = &mut self.roots[i];
+        let mut changed = false;
+        if let Some(link) = &root.link
+            && let Ok(target) = fs::canonicalize(link)
+            && target != root.path
+        {
+            tracing::info!(link = %link.display(), target = %target.display(), "watched symlink re-pointed");
+            root.path = target;
+            changed = true;
+        }
+        let anchor = root.anchor().to_path_buf();
+        if !anchor.is_dir() {
+            let Some(ancestor) = anchor.ancestors().skip(1).find(|a| a.is_dir()) else {
+                return changed;
+            };
+            if root.waiting.as_deref() == Some(ancestor) && self.watches.contains(ancestor) {
+                return changed;
+            }
+            tracing::warn!(root = %root.path.display(), ancestor = %ancestor.display(),
+                "watched directory is gone; waiting for it to reappear");
+            root.waiting = Some(ancestor.to_path_buf());
+            let ancestor = ancestor.to_path_buf();
+            self.watches.release(&anchor);
+            if let Err(error) = self.watches.watch_dir(&ancestor) {
+                tracing::warn!(dir = %ancestor.display(), %error, "cannot watch while waiting");
+            }
+            return true;
+        }
+        if root.waiting.is_none() && self.watches.contains(&anchor) && !changed {
+            return false;
+        }
+        // Back (or re-created before its removal was seen, or re-pointed).
+        root.waiting = None;
+        let root = root.clone();
+        let (roots, filter) = (&self.roots, &self.filter);
+        let wanted = |dir: &Path| roots.iter().any(|r| r.needs_dir(dir, filter));
+        let mut found = Vec::new();
+        let result = match root.kind {
+            RootKind::Dir { recursive: true } if self.watches.pruned() => {
+                self.watches.add_tree(&root.path, &wanted, Some(&mut found))
+            }
+            RootKind::File => {
+                found.extend(root.path.exists().then(|| (root.path.clone(), false)));
+                self.watches.add_root(&root, &wanted)
+            }
+            RootKind::Dir { .. } => {
+                found.extend(
+                    fs::read_dir(&anchor)
+                        .into_iter()
+                        .flatten()
+                        .flatten()
+                        .map(|e| {
+                            let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+                            (e.path(), is_dir)
+                        }),
+                );
+                self.watches.add_root(&root, &wanted)
+            }
+        };
+        if let Err(error) = result {
+            tracing::warn!(root = %root.path.display(), %error, "cannot watch again");
+        } else {
+            tracing::info!(root = %root.path.display(), "watching again");
+        }
+        for (path, is_dir) in found {
+            if root.admits(&path, is_dir, &self.filter) {
+                let change = match root.kind {
+                    RootKind::File => Change::Modified(path),
+                    RootKind::Dir { .. } => Change::Created(path),
+                };
+                self.debouncer.push(change, now);
+            }
+        }
+        true
     }
 
     fn unwatch(&mut self, given: PathBuf, candidates: &[PathBuf]) -> Result<PathBuf, Error> {
@@ -163,63 +286,113 @@ impl<S: ChangeSink> Worker<S> {
         };
         let root = self.roots.remove(index);
         self.watches.retain_for(&self.roots, &self.filter);
+        self.publish();
         tracing::debug!(root = %root.path.display(), watches = self.watches.len(), "unwatched");
         Ok(root.path)
     }
 
+    /// Turns one `notify` event into changes for the debouncer (renames
+    /// through [`Renames`]); access events and access-time updates are
+    /// dropped.
     fn on_event(&mut self, event: notify::Event, now: Instant) {
         tracing::trace!(?event, "raw event");
-        for raw in classify(event) {
-            let raw = match raw {
-                Raw::RenameFrom {
-                    path,
-                    tracker: None,
-                } if self.trackers => {
-                    if self.roots.iter().any(|r| r.path == path) {
-                        Raw::Removed { path, is_dir: None }
-                    } else {
-                        continue;
-                    }
-                }
-                raw => raw,
-            };
-            self.renames.push(raw, now, &mut self.stitched);
+        if event.need_rescan() {
+            tracing::warn!("file watch backend lost events; reporting every root as modified");
+            for root in &self.roots {
+                self.debouncer
+                    .push(Change::Modified(root.path.clone()), now);
+            }
+            return self.check_roots(&[], now);
         }
-        self.settle(now);
-    }
-
-    /// Filters the paired changes and feeds the debouncer; in pruned mode,
-    /// follows directories appearing and disappearing.
-    fn settle(&mut self, now: Instant) {
-        for change in mem::take(&mut self.stitched) {
-            match change {
-                Stitched::Plain(Raw::Created { path, is_dir }) => {
-                    let is_dir = is_dir.unwrap_or_else(|| is_dir_now(&path));
-                    if self.admits(&path, is_dir) {
-                        self.debouncer.push(Change::Created(path.clone()), now);
-                    }
-                    if is_dir {
-                        self.dir_appeared(&path, true, now);
+        let tracker = event.tracker();
+        let paths = event.paths.clone();
+        let dir = |folder: bool, file: bool| (folder || file).then_some(folder);
+        match event.kind {
+            EventKind::Modify(ModifyKind::Name(mode)) => {
+                let mut halves = Vec::new();
+                match (mode, &event.paths[..]) {
+                    (RenameMode::Both, [from, to, ..]) => halves.push(Half::Both {
+                        from: from.clone(),
+                        to: to.clone(),
+                    }),
+                    (RenameMode::From, _) => halves.extend(event.paths.into_iter().map(Half::From)),
+                    (RenameMode::To, _) => halves.extend(event.paths.into_iter().map(Half::To)),
+                    // `Any` (FSEvents, kqueue) and anything unpaired: the side
+                    // of the rename is told by whether the path exists now.
+                    _ => halves.extend(event.paths.into_iter().map(|path| {
+                        if path.symlink_metadata().is_ok() {
+                            Half::To(path)
+                        } else {
+                            Half::From(path)
+                        }
+                    })),
+                }
+                for half in halves {
+                    match half {
+                        // With trackers (inotify), an old half without one is a
+                        // watched directory's own move, which its parent reports.
+                        Half::From(path) if tracker.is_none() && self.trackers => {
+                            if self.roots.iter().any(|r| r.path == path) {
+                                self.removed(path, None, now);
+                            }
+                        }
+                        half => self.renames.push(half, tracker, now, &mut self.stitched),
                     }
                 }
-                Stitched::Plain(Raw::Modified { path }) => {
+            }
+            EventKind::Create(kind) => {
+                let is_dir = dir(kind == CreateKind::Folder, kind == CreateKind::File);
+                for path in event.paths {
+                    self.before_change(&path, now);
+                    self.created(path, is_dir, now);
+                }
+            }
+            EventKind::Remove(kind) => {
+                let is_dir = dir(kind == RemoveKind::Folder, kind == RemoveKind::File);
+                for path in event.paths {
+                    self.before_change(&path, now);
+                    self.removed(path, is_dir, now);
+                }
+            }
+            EventKind::Modify(ModifyKind::Metadata(MetadataKind::AccessTime))
+            | EventKind::Access(_)
+            | EventKind::Other => {}
+            EventKind::Modify(_) | EventKind::Any => {
+                for path in event.paths {
+                    self.before_change(&path, now);
                     if self.admits(&path, is_dir_now(&path)) {
                         self.debouncer.push(Change::Modified(path), now);
                     }
                 }
-                Stitched::Plain(Raw::Removed { path, is_dir }) => {
-                    self.removed(path, is_dir, now);
-                }
+            }
+        }
+        self.settle(now);
+        self.check_roots(&paths, now);
+    }
+
+    /// Settles a pending move out of `path` before another change to it.
+    fn before_change(&mut self, path: &Path, now: Instant) {
+        self.renames.before_change(path, &mut self.stitched);
+        self.settle(now);
+    }
+
+    fn created(&mut self, path: PathBuf, is_dir: Option<bool>, now: Instant) {
+        let is_dir = is_dir.unwrap_or_else(|| is_dir_now(&path));
+        if self.admits(&path, is_dir) {
+            self.debouncer.push(Change::Created(path.clone()), now);
+        }
+        if is_dir {
+            self.dir_appeared(&path, true, now);
+        }
+    }
+
+    /// Filters the settled renames and feeds the debouncer; in pruned mode,
+    /// follows directories appearing and disappearing.
+    fn settle(&mut self, now: Instant) {
+        for change in mem::take(&mut self.stitched) {
+            match change {
                 Stitched::MovedOut { path, at } => self.removed(path, None, at),
-                Stitched::MovedIn { path } => {
-                    let is_dir = is_dir_now(&path);
-                    if self.admits(&path, is_dir) {
-                        self.debouncer.push(Change::Created(path.clone()), now);
-                    }
-                    if is_dir {
-                        self.dir_appeared(&path, true, now);
-                    }
-                }
+                Stitched::MovedIn { path } => self.created(path, None, now),
                 Stitched::Renamed { from, to } => {
                     let is_dir = is_dir_now(&to);
                     if is_dir && self.watches.pruned() {
@@ -244,20 +417,6 @@ impl<S: ChangeSink> Worker<S> {
                         // ignored place is new.
                         self.dir_appeared(&to, !old, now);
                     }
-                }
-                Stitched::Plain(Raw::Rescan) => {
-                    tracing::warn!(
-                        "file watch backend lost events; reporting every root as modified"
-                    );
-                    for root in &self.roots {
-                        self.debouncer
-                            .push(Change::Modified(root.path.clone()), now);
-                    }
-                }
-                Stitched::Plain(
-                    Raw::RenameFrom { .. } | Raw::RenameTo { .. } | Raw::RenameBoth { .. },
-                ) => {
-                    // Renames never leave `Renames` unpaired.
                 }
             }
         }
@@ -328,4 +487,110 @@ fn panic_message(payload: &(dyn Any + Send)) -> &str {
         .copied()
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("(non-string panic payload)")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::time::Duration;
+
+    use notify::{
+        Event, RecommendedWatcher, Watcher,
+        event::{AccessKind, DataChange, Flag},
+    };
+
+    use super::*;
+    use crate::watcher::{ChangeKind, WatcherConfig, rename::RENAME_GRACE};
+
+    const W: Duration = Duration::from_millis(10);
+
+    /// A worker watching a temporary directory, fed events by hand.
+    fn worker(dir: &Path, trackers: bool) -> Worker<mpsc::Sender<ChangeEvent>> {
+        let (_tx, rx) = mpsc::channel();
+        let (sink, _) = mpsc::channel();
+        let backend = RecommendedWatcher::new(|_| {}, notify::Config::default()).unwrap();
+        let filter = Filter::new(&WatcherConfig::default()).unwrap();
+        let watches = Watches::new(backend, true);
+        let mut w = Worker::new(
+            rx,
+            sink,
+            filter,
+            watches,
+            Debouncer::new(W),
+            trackers,
+            Shared::default(),
+        );
+        let root = Root {
+            path: dir.to_path_buf(),
+            given: dir.to_path_buf(),
+            kind: RootKind::Dir { recursive: true },
+            link: None,
+            waiting: None,
+        };
+        w.watch(root).unwrap();
+        w
+    }
+
+    fn feed(w: &mut Worker<mpsc::Sender<ChangeEvent>>, events: Vec<Event>) -> Vec<ChangeEvent> {
+        let t = Instant::now();
+        for event in events {
+            w.on_event(event, t);
+        }
+        w.renames.expire(t + RENAME_GRACE, &mut w.stitched);
+        w.settle(t);
+        let mut out = Vec::new();
+        w.debouncer.drain_due(t + RENAME_GRACE + W, &mut out);
+        out
+    }
+
+    #[test]
+    fn access_is_dropped_rescan_reports_roots_and_any_renames_go_by_existence() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = fs::canonicalize(dir.path()).unwrap();
+        let mut w = worker(&root, false);
+        let a = root.join("a.rs");
+        let ev = |kind| Event::new(kind).add_path(a.clone());
+        assert!(
+            feed(
+                &mut w,
+                vec![
+                    ev(EventKind::Access(AccessKind::Any)),
+                    ev(EventKind::Modify(ModifyKind::Metadata(
+                        MetadataKind::AccessTime
+                    ))),
+                ]
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            feed(
+                &mut w,
+                vec![ev(EventKind::Modify(ModifyKind::Data(DataChange::Any)))]
+            ),
+            [ChangeEvent {
+                kind: ChangeKind::Modified,
+                paths: vec![a.clone()]
+            }]
+        );
+        let rescan = Event::new(EventKind::Other).set_flag(Flag::Rescan);
+        assert_eq!(
+            feed(&mut w, vec![rescan]),
+            [ChangeEvent {
+                kind: ChangeKind::Modified,
+                paths: vec![root.clone()]
+            }]
+        );
+        // `Any` (FSEvents, kqueue: no trackers): a path that is gone is the
+        // old side; no new side follows, so it moved out.
+        let any =
+            Event::new(EventKind::Modify(ModifyKind::Name(RenameMode::Any))).add_path(a.clone());
+        assert_eq!(
+            feed(&mut w, vec![any]),
+            [ChangeEvent {
+                kind: ChangeKind::Removed,
+                paths: vec![a]
+            }]
+        );
+    }
 }
