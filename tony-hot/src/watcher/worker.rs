@@ -211,7 +211,10 @@ impl<S: ChangeSink> Worker<S> {
             changed = true;
         }
         let anchor = root.anchor().to_path_buf();
-        if !anchor.is_dir() {
+        // A directory can be created, and its subdirectories too, between an
+        // event and the watch this puts on it (`git checkout` does it
+        // faster than that): after each watch, look again.
+        while !anchor.is_dir() {
             let Some(ancestor) = anchor.ancestors().skip(1).find(|a| a.is_dir()) else {
                 return changed;
             };
@@ -225,8 +228,9 @@ impl<S: ChangeSink> Worker<S> {
             self.watches.release(&anchor);
             if let Err(error) = self.watches.watch_dir(&ancestor) {
                 tracing::warn!(dir = %ancestor.display(), %error, "cannot watch while waiting");
+                return true;
             }
-            return true;
+            changed = true;
         }
         if root.waiting.is_none() && self.watches.contains(&anchor) && !changed {
             return false;
