@@ -131,6 +131,36 @@ fn modules() -> BTreeSet<String> {
         .collect()
 }
 
+/// The source of module `m`: `m.rs`, or every file of the directory `m/`
+/// (its submodules count as the module).
+fn module_text(m: &str) -> String {
+    let file = src().join(format!("{m}.rs"));
+    if file.is_file() {
+        return std::fs::read_to_string(&file)
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    }
+    rust_files(&src().join(m))
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap_or_else(|e| panic!("{}: {e}", f.display())))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Every `.rs` file under `dir`, sorted.
+fn rust_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+}
+
 /// Module -> the modules it names; and the non-module names it imports from
 /// `crate::` (re-exports of `lib.rs`).
 fn graph() -> (Graph, Vec<(String, String)>) {
@@ -138,9 +168,7 @@ fn graph() -> (Graph, Vec<(String, String)>) {
     let mut graph = Graph::new();
     let mut reexports = Vec::new();
     for m in &modules {
-        let path = src().join(format!("{m}.rs"));
-        let text =
-            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let text = module_text(m);
         let edges = graph.entry(m.clone()).or_default();
         for target in crate_paths(&code_only(&text)) {
             if modules.contains(&target) {
@@ -175,15 +203,11 @@ fn modules_import_from_the_defining_module() {
 
 #[test]
 fn no_source_file_is_over_600_lines() {
-    // Being split in parallel (issue 14); remove once merged.
-    let pending = ["config.rs", "config_file.rs"];
     let mut long = Vec::new();
-    for entry in std::fs::read_dir(src()).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    for path in rust_files(src()) {
         let lines = std::fs::read_to_string(&path).unwrap().lines().count();
-        if lines > 600 && !pending.contains(&name.as_str()) {
-            long.push((name, lines));
+        if lines > 600 {
+            long.push((path.display().to_string(), lines));
         }
     }
     assert!(long.is_empty(), "files over 600 lines: {long:?}");

@@ -1,0 +1,481 @@
+#!/usr/bin/env bash
+# What Tony costs in the edit loop (issue 12, "measurement first").
+#
+# From ONE template it generates, in a scratch directory, two apps identical
+# but for Tony, each for N = 1 and N = 20 plugins (every plugin: a serde
+# struct with two fields, methods `step(&self) -> u64` and
+# `tick(&mut self) -> u64`):
+#   tony  `#[tony_plugin]` on the structs and impl blocks, `impl Plugin`, a
+#         PluginSystem with start_hot_reload(); the loop body (every
+#         plugin's `tick` through `system.with_mut`) runs through
+#         `tony_core::hot::call`.
+#   bare  the same structs and methods, plain, held in a struct in main; the
+#         loop body is a fn item called through
+#         `subsecond::HotFn::current(tick_all).call((&mut state,))`, with
+#         `dioxus_devtools::connect_subsecond()` at start.
+# Each app is its own small cargo workspace whose Cargo.lock is a copy of the
+# repo's (same versions, built offline), depending on the repo's crates by
+# path, with the repo's [profile.dev].
+#
+# Each app runs under `dx serve --hot-patch --verbose`; the script makes 5
+# method-body edits (the literal in plugin 0's `step`: 2..6, the same in
+# both apps), waits until the app prints the new value, and takes from dx's
+# verbose log, per patch: the "Compiling" and "Patch: Link" phases of dx's
+# "Flamegraph for thin" and the whole "Hot-patching: ... took N ms". It
+# prints the medians and the ratios Tony/bare. Then a plain `cargo build` of
+# each 20-plugin crate after a `touch` of its source (3 runs, median; both
+# built as under dx: Tony with its `hot` feature, bare with subsecond).
+#
+# The numbers are noisy on a shared machine: the ratios of one run count.
+# It is a measurement: exit 0 when it measured everything, 1 when it could
+# not (with a FAIL line), 2 on bad arguments. Without dx: SKIPPED, exit 0.
+#
+# Usage: scripts/patch-speed.sh [--edits K] [--ns "1 20"]
+#   --edits K   edits per app (default 5)
+#   --ns LIST   plugin counts (default "1 20"; the build row uses the largest)
+# Environment: DX (the dx binary), PATCH_SPEED_DIR (scratch, default
+#   ${CARGO_TARGET_DIR:-<repo>/target}/patch-speed, kept between runs),
+#   PATCH_SPEED_DEADLINE (whole run, s, default 1200),
+#   PATCH_SPEED_BUILD_TIMEOUT (first build of one app, s, default 600),
+#   PATCH_SPEED_PATCH_TIMEOUT (per patch, s, default 60).
+set -uo pipefail
+
+DX_VERSION=0.7.10
+repo=$(cd "$(dirname "$0")/.." && pwd)
+edits=5
+ns="1 20"
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --edits) edits=${2:?--edits needs a number}; shift ;;
+        --ns) ns=${2:?--ns needs a list}; shift ;;
+        -h | --help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+        *) echo "patch-speed: unknown argument $1 (see --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+[[ $edits =~ ^[1-9][0-9]*$ ]] || { echo "patch-speed: --edits wants a positive number" >&2; exit 2; }
+
+# ---------------------------------------------------------------- dx itself
+dx=${DX:-$(command -v dx || true)}
+[ -z "$dx" ] && [ -x "$HOME/.cargo/bin/dx" ] && dx=$HOME/.cargo/bin/dx
+if [ -z "$dx" ]; then
+    echo "SKIPPED: dx is not installed (cargo install --locked dioxus-cli@$DX_VERSION, ~13 min)."
+    exit 0
+fi
+dx_version=$("$dx" --version 2>/dev/null | awk '{print $2}')
+lock_version=$(awk '/^name = "subsecond"$/ {getline; gsub(/[^0-9.]/, ""); print; exit}' "$repo/Cargo.lock")
+if [ "$dx_version" != "$lock_version" ]; then
+    echo "FAIL: $dx is dx $dx_version but the workspace uses subsecond $lock_version;"
+    echo "      their hot-patch protocols must match: cargo install --locked dioxus-cli@$lock_version"
+    exit 1
+fi
+command -v perl >/dev/null || { echo "FAIL: perl is needed (edits)"; exit 1; }
+
+# ---------------------------------------------------------------- settings
+started=$(date +%s)
+deadline=$((started + ${PATCH_SPEED_DEADLINE:-1200}))
+build_timeout=${PATCH_SPEED_BUILD_TIMEOUT:-600}
+patch_timeout=${PATCH_SPEED_PATCH_TIMEOUT:-60}
+scratch=${PATCH_SPEED_DIR:-${CARGO_TARGET_DIR:-$repo/target}/patch-speed}
+mkdir -p "$scratch" || exit 1
+scratch=$(cd "$scratch" && pwd)
+exec 9>"$scratch/lock"
+flock -n 9 || { echo "FAIL: another patch-speed run holds $scratch/lock"; exit 1; }
+export CARGO_NET_OFFLINE=true TELEMETRY=false NO_DOWNLOADS=1 RUST_BACKTRACE=0
+unset RUSTFLAGS CARGO_BUILD_RUSTFLAGS 2>/dev/null
+
+say() { printf '\n== %s\n' "$*"; }
+die() { echo "FAIL: $*"; exit 1; }
+now() { date +%s.%N; }
+remaining() { echo $((deadline - $(date +%s))); }
+cap() { local r; r=$(remaining); [ "$1" -lt "$r" ] && echo "$1" || echo "$r"; }
+median() { tr ' ' '\n' | grep -E '^[0-9.]+$' | sort -n | awk '{ a[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%g\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "-" }'; }
+
+# ---------------------------------------------------------------- the template
+# gen KIND N: writes the app $scratch/apps/KIND-N (only files whose text
+# changed, so a rerun stays incremental); the edited literal starts at 1.
+gen() {
+    local kind=$1 n=$2 dir=$scratch/apps/$1-$2 i
+    mkdir -p "$dir/src" || return 1
+    {
+        cat <<EOF
+[package]
+name = "speed-$kind-$n"
+version = "0.1.0"
+edition = "2024"
+publish = false
+
+[workspace]
+
+EOF
+        if [ "$kind" = tony ]; then
+            cat <<EOF
+[features]
+hot = ["tony-hot/patch"]
+
+[dependencies]
+tony-core = { path = "$repo/tony-core" }
+tony-hot = { path = "$repo/tony-hot", default-features = false }
+EOF
+        else
+            cat <<EOF
+[dependencies]
+subsecond = "=$lock_version"
+dioxus-devtools = { version = "=$lock_version", default-features = false }
+EOF
+        fi
+        cat <<EOF
+serde = { version = "1", features = ["derive"] }
+
+[profile.dev]
+debug = "line-tables-only"
+EOF
+    } >"$dir/Cargo.toml.new"
+    {
+        echo "//! Generated by scripts/patch-speed.sh ($kind, $n plugins)."
+        echo "#![allow(missing_docs, clippy::print_stdout)]"
+        echo "use serde::{Deserialize, Serialize};"
+        echo "use std::time::Duration;"
+        if [ "$kind" = tony ]; then
+            echo "use tony_core::{tony_plugin, BoxError, Context, Event, EventKind, Plugin, PluginSystem};"
+            echo "use tony_hot::HotReloadExt;"
+        fi
+        for ((i = 0; i < n; i++)); do
+            local lit=$((i + 1))
+            [ "$i" = 0 ] && lit="/* STEP */ 1"
+            echo
+            [ "$kind" = tony ] && echo "#[tony_plugin(name = \"p$i\")]"
+            cat <<EOF
+#[derive(Default, Serialize, Deserialize)]
+pub struct P$i {
+    pub count: u64,
+    pub label: String,
+}
+
+EOF
+            [ "$kind" = tony ] && echo "#[tony_plugin]"
+            cat <<EOF
+impl P$i {
+    pub fn step(&self) -> u64 {
+        $lit
+    }
+
+    pub fn tick(&mut self) -> u64 {
+        self.count += self.step();
+        if self.label.len() < 8 {
+            self.label.push('x');
+        }
+        self.count + self.label.len() as u64
+    }
+}
+EOF
+            if [ "$kind" = tony ]; then
+                cat <<EOF
+
+#[tony_plugin]
+impl Plugin for P$i {
+    fn activate(&mut self, _ctx: &mut Context<'_>) -> Result<(), BoxError> {
+        self.label.clear();
+        Ok(())
+    }
+}
+EOF
+            fi
+        done
+        echo
+        if [ "$kind" = tony ]; then
+            echo "fn tick_all(system: &PluginSystem) {"
+            echo "    let mut sum = 0u64;"
+            for ((i = 0; i < n; i++)); do
+                echo "    sum += system.with_mut::<P$i, _>(P$i::tick).unwrap_or(0);"
+            done
+            echo "    let step = system.with::<P0, _>(P0::step).unwrap_or(0);"
+            cat <<'EOF'
+    println!("STEP {step} sum={sum}");
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let system = PluginSystem::builder().build()?;
+    system.subscribe(EventKind::PatchApplied, |e: &Event| {
+        if let Event::PatchApplied(r) = e {
+            println!(
+                "RECEIPT applied={} changed=[{}] tony_ms={:.1}",
+                r.applied,
+                r.changed.join(","),
+                r.duration.as_secs_f64() * 1e3
+            );
+        }
+    });
+    system.initialize()?;
+    let _hot = system.start_hot_reload()?;
+    println!("READY pid {}", std::process::id());
+    loop {
+        tony_core::hot::call(tick_all, (&system,));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+EOF
+        else
+            echo "#[derive(Default)]"
+            echo "struct State {"
+            for ((i = 0; i < n; i++)); do echo "    p$i: P$i,"; done
+            echo "}"
+            echo
+            echo "fn tick_all(state: &mut State) {"
+            echo "    let mut sum = 0u64;"
+            for ((i = 0; i < n; i++)); do echo "    sum += state.p$i.tick();"; done
+            echo "    let step = state.p0.step();"
+            cat <<'EOF'
+    println!("STEP {step} sum={sum}");
+}
+
+fn main() {
+    dioxus_devtools::connect_subsecond();
+    let mut state = State::default();
+    println!("READY pid {}", std::process::id());
+    loop {
+        subsecond::HotFn::current(tick_all).call((&mut state,));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+EOF
+        fi
+    } >"$dir/src/main.rs.new"
+    local f
+    for f in Cargo.toml src/main.rs; do
+        if cmp -s "$dir/$f.new" "$dir/$f"; then rm -f "$dir/$f.new"; else mv "$dir/$f.new" "$dir/$f" || return 1; fi
+    done
+    cmp -s "$repo/Cargo.lock" "$dir/Cargo.lock.repo" || {
+        cp "$repo/Cargo.lock" "$dir/Cargo.lock" && cp "$repo/Cargo.lock" "$dir/Cargo.lock.repo"
+    } || return 1
+    # Resolve once, offline: prunes the lock to this app, adds nothing new.
+    (cd "$dir" && cargo metadata --offline --format-version 1 >/dev/null 2>"$dir/metadata.err") ||
+        { echo "      cargo cannot resolve $dir offline:"; sed 's/^/      /' "$dir/metadata.err" | head -20; return 1; }
+}
+
+# set_step DIR V: plugin 0's literal := V, atomically (written outside the
+# app, which dx watches, then renamed: dx never sees a half-written file).
+set_step() {
+    local f=$1/src/main.rs t=$scratch/edit.tmp
+    V=$2 perl -pe 's{/\* STEP \*/ [0-9]+}{/* STEP */ $ENV{V}}' "$f" >"$t" &&
+        grep -q "/\* STEP \*/ $2\$" "$t" && mv "$t" "$f"
+}
+
+# ---------------------------------------------------------------- dx serve
+dx_pid=
+log=
+slog=
+stop_dx() {
+    [ -n "$dx_pid" ] || return 0
+    # dx runs in its own session and process group (setsid), with the app and
+    # any cargo/rustc it started: stop exactly that group.
+    kill -TERM -- "-$dx_pid" 2>/dev/null
+    for _ in $(seq 50); do kill -0 -- "-$dx_pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL -- "-$dx_pid" 2>/dev/null
+    wait "$dx_pid" 2>/dev/null
+    dx_pid=
+}
+trap 'stop_dx; rm -f "$scratch/edit.tmp"' EXIT
+trap 'echo "patch-speed: interrupted"; exit 130' INT TERM
+
+refresh() {
+    local n
+    n=$(wc -l <"$log")
+    head -n "$n" "$log" | sed -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' >"$slog"
+}
+lines() { refresh; wc -l <"$slog"; }
+dx_alive() { kill -0 "$dx_pid" 2>/dev/null; }
+hit_line=
+hit=
+# wait_for FROM ERE TIMEOUT: first line after FROM matching ERE -> $hit_line, $hit.
+# 1 on timeout, 2 when dx died.
+wait_for() {
+    local from=$1 until r
+    until=$(($(date +%s) + $(cap "$3")))
+    while :; do
+        refresh
+        r=$(PAT="$2" awk -v from="$from" 'NR > from && $0 ~ ENVIRON["PAT"] { print NR "\t" $0; exit }' "$slog")
+        if [ -n "$r" ]; then
+            hit_line=${r%%$'\t'*}
+            hit=${r#*$'\t'}
+            return 0
+        fi
+        dx_alive || return 2
+        [ "$(date +%s)" -lt "$until" ] || return 1
+        sleep 0.1
+    done
+}
+
+# phases FROM TO: dx's flamegraph of the first thin build in (FROM, TO]:
+# "compiling link" in ms (a label seen twice is summed), "- -" when none.
+phases() {
+    awk -v a="$1" -v b="$2" '
+        NR <= a || NR > b || done { next }
+        /Flamegraph for thin/ { in_fg = 1; next }
+        in_fg && match($0, /[0-9]+ms +[0-9.]+% /) {
+            ms = substr($0, RSTART, RLENGTH); sub(/ms.*/, "", ms)
+            label = substr($0, RSTART + RLENGTH); sub(/ *\|.*/, "", label)
+            t[label] += ms; next
+        }
+        in_fg { done = 1 }
+        END {
+            c = ("Compiling" in t) ? t["Compiling"] : "-"
+            l = ("Patch: Link" in t) ? t["Patch: Link"] : "-"
+            print c, l
+        }' "$slog"
+}
+# flamegraph FROM: the whole first thin flamegraph after FROM, as dx printed it.
+flamegraph() {
+    awk -v a="$1" 'NR <= a { next } /Flamegraph for thin/ { p = 1 } p && !/Flamegraph/ && !/[0-9]+ms +[0-9.]+% / { exit } p' "$slog"
+}
+
+# measure KIND N: runs the app under dx, makes the edits; sets
+# m_compile m_link m_took (space-separated per-patch values). 1 on failure.
+m_compile= m_link= m_took=
+measure() {
+    local kind=$1 n=$2 dir=$scratch/apps/$1-$2 k v rc t0 from feat=() ph
+    m_compile= m_link= m_took=
+    log=$scratch/dx-$kind-$n.log
+    slog=$scratch/dx-$kind-$n.txt
+    : >"$log"
+    set_step "$dir" 1 || { echo "FAIL: cannot reset the literal in $dir/src/main.rs"; return 1; }
+    [ "$kind" = tony ] && feat=(--features hot)
+    say "$kind, N=$n: dx serve --hot-patch --verbose ${feat[*]} (in $dir)"
+    (
+        cd "$dir" || exit 1
+        export CARGO_TARGET_DIR=$scratch/target-dx
+        exec setsid "$dx" serve --hot-patch --verbose --interactive false --open false \
+            "${feat[@]}" </dev/null >>"$log" 2>&1
+    ) &
+    dx_pid=$!
+    sleep 0.5
+    [ "$(ps -o pgid= -p "$dx_pid" | tr -d ' ')" = "$dx_pid" ] || {
+        echo "FAIL: dx is not the leader of its own process group; refusing to go on"
+        kill "$dx_pid" 2>/dev/null
+        dx_pid=
+        return 1
+    }
+    t0=$(date +%s)
+    wait_for 0 'STEP 1 |Build failed|error\[|error: ' "$build_timeout"
+    rc=$?
+    if [ $rc != 0 ] || [[ $hit != *"STEP 1 "* ]]; then
+        case $rc in
+            1) echo "FAIL: $kind-$n did not start within $(cap "$build_timeout") s" ;;
+            2) echo "FAIL: dx exited before $kind-$n started" ;;
+            *) echo "FAIL: $kind-$n: $hit" ;;
+        esac
+        echo "---- last lines of $slog"
+        tail -n 30 "$slog"
+        stop_dx
+        return 1
+    fi
+    echo "      started after $(($(date +%s) - t0)) s"
+    sleep 2 # let dx finish its own bookkeeping after the launch
+    for ((k = 1; k <= edits; k++)); do
+        v=$((k + 1))
+        from=$(lines)
+        set_step "$dir" "$v" || { echo "FAIL: the edit does not apply to $dir/src/main.rs"; stop_dx; return 1; }
+        wait_for "$from" "STEP $v " "$patch_timeout"
+        rc=$?
+        if [ $rc != 0 ]; then
+            echo "FAIL: $kind-$n, edit $k: the new value $v did not show within ${patch_timeout} s ($([ $rc = 2 ] && echo "dx exited" || echo timeout))"
+            echo "---- last lines of $slog"
+            tail -n 30 "$slog"
+            stop_dx
+            return 1
+        fi
+        # dx logs "took" and its flamegraph around the moment the patch lands.
+        wait_for "$from" 'Hot-patching: .* took [0-9]+ms' 10
+        sleep 0.5
+        refresh
+        local took end
+        took=$(awk -v a="$from" 'NR > a && /Hot-patching: .* took [0-9]+ms/ { match($0, /took [0-9]+ms/); print substr($0, RSTART + 5, RLENGTH - 7); exit }' "$slog")
+        end=$(wc -l <"$slog")
+        read -r c l <<<"$(phases "$from" "$end")"
+        ph=$(flamegraph "$from")
+        [ "$k" = 1 ] && [ -n "$ph" ] && { echo "      dx's flamegraph of the first patch:"; sed 's/^/        /' <<<"$ph"; }
+        printf '      edit %d (step -> %d): Compiling %s ms, Patch: Link %s ms, Hot-patching took %s ms\n' "$k" "$v" "$c" "$l" "${took:-?}"
+        m_compile+="$c "
+        m_link+="$l "
+        m_took+="${took:--} "
+        sleep 1 # let dx settle before the next save
+    done
+    stop_dx
+    set_step "$dir" 1
+    return 0
+}
+
+# build_times KIND N: 3 × (touch src/main.rs; cargo build), seconds each.
+b_times=
+build_times() {
+    local kind=$1 n=$2 dir=$scratch/apps/$1-$2 k t0 t1 feat=()
+    b_times=
+    [ "$kind" = tony ] && feat=(--features hot)
+    export CARGO_TARGET_DIR=$scratch/target-build
+    (cd "$dir" && timeout "$(cap "$build_timeout")" cargo build --offline -q "${feat[@]}") ||
+        { echo "FAIL: cargo build of $kind-$n failed"; unset CARGO_TARGET_DIR; return 1; }
+    for k in 1 2 3; do
+        touch "$dir/src/main.rs"
+        t0=$(now)
+        (cd "$dir" && timeout "$(cap 300)" cargo build --offline -q "${feat[@]}") ||
+            { echo "FAIL: cargo build of $kind-$n failed"; unset CARGO_TARGET_DIR; return 1; }
+        t1=$(now)
+        b_times+="$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') "
+    done
+    unset CARGO_TARGET_DIR
+    echo "      $kind-$n: $b_times(s)"
+}
+
+# ---------------------------------------------------------------- run
+say "generating the apps in $scratch/apps"
+for n in $ns; do
+    [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "patch-speed: --ns wants positive numbers" >&2; exit 2; }
+    gen tony "$n" || die "could not generate tony-$n"
+    gen bare "$n" || die "could not generate bare-$n"
+done
+
+declare -A C L T
+for n in $ns; do
+    for kind in bare tony; do
+        [ "$(remaining)" -gt 30 ] || die "out of time (PATCH_SPEED_DEADLINE) before $kind-$n"
+        measure "$kind" "$n" || exit 1
+        C[$kind-$n]=$(median <<<"$m_compile")
+        L[$kind-$n]=$(median <<<"$m_link")
+        T[$kind-$n]=$(median <<<"$m_took")
+    done
+done
+
+nmax=$(tr ' ' '\n' <<<"$ns" | grep . | sort -n | tail -1)
+say "cargo build after touch src/main.rs, N=$nmax (3 runs each)"
+declare -A B
+for kind in bare tony; do
+    [ "$(remaining)" -gt 30 ] || die "out of time (PATCH_SPEED_DEADLINE) before the build of $kind-$nmax"
+    build_times "$kind" "$nmax" || exit 1
+    B[$kind]=$(median <<<"$b_times")
+done
+
+# ---------------------------------------------------------------- table
+say "results (medians of $edits patches; ms unless said; dx $dx_version, $(nproc) cores, noisy: ratios count)"
+printf '%-4s | %-22s | %8s | %8s | %8s\n' N measure tony bare tony/bare
+goals=()
+for n in $ns; do
+    for m in "Compiling:C" "Patch: Link:L" "Hot-patching took:T"; do
+        name=${m%:*}
+        arr=${m##*:}
+        declare -n ref=$arr
+        printf '%-4s | %-22s | %8s | %8s | %8s\n' "$n" "$name" "${ref[tony-$n]}" "${ref[bare-$n]}" "$(ratio "${ref[tony-$n]}" "${ref[bare-$n]}")"
+        unset -n ref
+    done
+    r=$(ratio "${T[tony-$n]}" "${T[bare-$n]}")
+    goals+=("patch N=$n: $r <= 1.10 $(awk -v r="$r" 'BEGIN { print (r != "-" && r <= 1.10) ? "MET" : "NOT MET" }')")
+done
+printf '%-4s | %-22s | %8s | %8s | %8s\n' "$nmax" "cargo build (s)" "${B[tony]}" "${B[bare]}" "$(ratio "${B[tony]}" "${B[bare]}")"
+r=$(ratio "${B[tony]}" "${B[bare]}")
+goals+=("build N=$nmax: $r <= 1.20 $(awk -v r="$r" 'BEGIN { print (r != "-" && r <= 1.20) ? "MET" : "NOT MET" }')")
+echo
+echo "issue 12's goals (one run):"
+for g in "${goals[@]}"; do echo "  $g"; done
+echo
+echo "logs: $scratch/dx-<kind>-<N>.txt, apps: $scratch/apps; total $(($(date +%s) - started)) s"
+exit 0
