@@ -112,6 +112,9 @@ impl PluginSystemBuilder {
             _ => None,
         };
         let registry = Registry::new(!self.no_inventory, self.explicit)?;
+        if let Some(file) = &plugin_config {
+            file.warn_unknown_tables(registry.names());
+        }
         let services = Services::default();
         for (id, type_name, value) in self.services {
             services

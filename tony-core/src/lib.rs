@@ -82,7 +82,7 @@ pub use builder::PluginSystemBuilder;
 pub use code_change::{ChangeKind, CodeDiff, PluginChange};
 pub use code_manifest::{CodeManifest, PluginCode};
 pub use config::{Environment, HotReloadConfig};
-pub use config_file::PluginConfigFile;
+pub use config_file::{PluginConfigFile, UnknownTable};
 pub use context::{Context, DependencyRef};
 pub use descriptor::PluginDescriptor;
 pub use events::{ErrorSource, Event, EventKind, EventSink, PatchReceipt, SubscriptionId};

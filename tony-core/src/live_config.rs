@@ -46,6 +46,7 @@ impl PluginSystem {
     ) -> Result<Option<ReloadResult>, Error> {
         let _g = enter("apply_plugin_config")?;
         let _t = self.engine.txn();
+        new.warn_unknown_tables(self.engine.names().iter().map(String::as_str));
         let old = self.engine.plugin_config_file();
         let changed = match &old {
             Some(old) => PluginConfigFile::changed_plugins(old, &new),

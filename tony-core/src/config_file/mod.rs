@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -24,6 +24,21 @@ pub enum Error {
         path: PathBuf,
         /// Why it could not be read.
         source: io::Error,
+    },
+    /// The path is not a regular file (a directory, a FIFO, a device such
+    /// as `/dev/zero`, or a symlink to one), which could block or never end.
+    #[error("plugin config file {} is not a regular file", path.display())]
+    NotAFile {
+        /// The path.
+        path: PathBuf,
+    },
+    /// The file is larger than [`PluginConfigFile::MAX_SIZE`].
+    #[error("plugin config file {} is too large: over {max} bytes", path.display())]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The cap, in bytes.
+        max: u64,
     },
     /// The file is not valid TOML.
     #[error("{}:{line}:{column}: invalid TOML: {message}", path.display())]
@@ -140,11 +155,16 @@ struct Layout {
 }
 
 impl PluginConfigFile {
+    /// The largest plugin config file [`load`](Self::load) reads: 16 MiB.
+    pub const MAX_SIZE: u64 = 16 << 20;
+
     /// Reads and parses the plugin config file at `path`.
     ///
     /// # Errors
     ///
-    /// [`Error::Read`] when the file cannot be read; otherwise as [`PluginConfigFile::parse`].
+    /// [`Error::Read`] when the file cannot be read, [`Error::NotAFile`] when
+    /// it is not a regular file, [`Error::TooLarge`] above
+    /// [`MAX_SIZE`](Self::MAX_SIZE); otherwise as [`PluginConfigFile::parse`].
     ///
     /// ```
     /// use tony_core::PluginConfigFile;
@@ -159,10 +179,33 @@ impl PluginConfigFile {
     /// ```
     pub fn load(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
-        let text = fs::read_to_string(path).map_err(|source| Error::Read {
+        let read = |source| Error::Read {
             path: path.to_owned(),
             source,
-        })?;
+        };
+        // Checked before opening: opening a FIFO would block. (A file swapped
+        // for one between this check and the open is the remaining race.)
+        let meta = fs::metadata(path).map_err(read)?;
+        if !meta.is_file() {
+            return Err(Error::NotAFile {
+                path: path.to_owned(),
+            });
+        }
+        let too_large = || Error::TooLarge {
+            path: path.to_owned(),
+            max: Self::MAX_SIZE,
+        };
+        if meta.len() > Self::MAX_SIZE {
+            return Err(too_large());
+        }
+        // Bounded even if the file grows (or is swapped) after the check.
+        let mut text = String::new();
+        fs::File::open(path)
+            .and_then(|f| f.take(Self::MAX_SIZE + 1).read_to_string(&mut text))
+            .map_err(read)?;
+        if text.len() as u64 > Self::MAX_SIZE {
+            return Err(too_large());
+        }
         let file = Self::parse(text, path)?;
         tracing::debug!(path = %path.display(), plugins = file.tables.len(), "read plugin config file");
         Ok(file)
@@ -184,12 +227,25 @@ impl PluginConfigFile {
     pub fn parse(text: impl Into<String>, path: impl Into<PathBuf>) -> Result<Self, Error> {
         let (text, path) = (text.into(), path.into());
         let doc = DeTable::parse(&text).map_err(|err| syntax_error(&path, &text, &err))?;
-        let lines = plugin_tables(doc.get_ref())
+        // Line numbers in one pass over the text, tables in file order:
+        // counting from the start for each would be quadratic.
+        let mut starts: Vec<(String, usize)> = plugin_tables(doc.get_ref())
             .into_iter()
             .flatten()
-            .map(|(name, _)| {
-                let line = Location::of(&text, Some(name.span()), None).line;
-                (name.get_ref().to_string(), line)
+            .map(|(name, _)| (name.get_ref().to_string(), name.span().start))
+            .collect();
+        starts.sort_by_key(|(_, start)| *start);
+        let (mut line, mut counted) = (1, 0);
+        let lines = starts
+            .into_iter()
+            .map(|(name, start)| {
+                let start = start.min(text.len());
+                line += text.as_bytes()[counted..start]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count();
+                counted = start;
+                (name, line)
             })
             .collect();
         let layout = Layout::deserialize(toml::de::Deserializer::from(doc)).map_err(|err| {
@@ -272,6 +328,13 @@ impl PluginConfigFile {
     /// as a missing field) and the key; [`Error::MissingTable`] when there is no table and `C`
     /// cannot be built from an empty one.
     pub fn check<C: DeserializeOwned>(&self, plugin: &str) -> Result<C, Error> {
+        // From the tables parsed once; the text is parsed again only to
+        // locate an error.
+        if let Some(table) = self.tables.get(plugin)
+            && let Ok(config) = C::deserialize(table.clone())
+        {
+            return Ok(config);
+        }
         let doc =
             DeTable::parse(&self.text).map_err(|err| syntax_error(&self.path, &self.text, &err))?;
         let Some(value) = plugin_tables(doc.get_ref()).and_then(|plugins| plugins.get(plugin))
@@ -345,6 +408,10 @@ fn syntax_error(path: &Path, text: &str, err: &toml::de::Error) -> Error {
         message: err.message().to_owned(),
     }
 }
+
+mod unknown;
+
+pub use unknown::UnknownTable;
 
 #[cfg(test)]
 mod tests;
