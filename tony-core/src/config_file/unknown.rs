@@ -95,7 +95,8 @@ mod tests {
     #[test]
     fn edit_distances() {
         assert_eq!(edit_distance("greeter", "greeter"), 0);
-        assert_eq!(edit_distance("gretter", "greeter"), 2);
+        assert_eq!(edit_distance("gretter", "greeter"), 1);
+        assert_eq!(edit_distance("countr", "counter"), 1);
         assert_eq!(edit_distance("counter", "greeter"), 4);
         assert_eq!(edit_distance("", "abc"), 3);
     }
