@@ -12,10 +12,10 @@ use super::Error;
 pub(super) const VALID_ENVIRONMENTS: &str =
     "development (or dev), production (or prod), testing (or test)";
 
-/// A deployment environment; each selects a [`HotReloadConfig`] preset
-/// ([`HotReloadConfig::for_environment`]).
+/// A deployment environment; each selects a [`HotReloadConfig`](super::HotReloadConfig) preset
+/// ([`HotReloadConfig::for_environment`](super::HotReloadConfig::for_environment)).
 ///
-/// Fields a preset does not mention keep their [default](HotReloadConfig::default):
+/// Fields a preset does not mention keep their [default](super::HotReloadConfig::default):
 ///
 /// | preset        | `enabled` | `debounce` | `preserve_state` | `validate_before_reload` | `reload_dependents` | `max_retry_attempts` |
 /// |---------------|-----------|------------|------------------|--------------------------|---------------------|----------------------|
