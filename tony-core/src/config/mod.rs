@@ -5,76 +5,26 @@
 //! from a TOML file ([`HotReloadConfig::from_toml_file`], format documented on
 //! [`HotReloadConfig`]).
 
-use std::fmt;
-use std::fs;
-use std::io;
-use std::ops::Range;
-use std::path::{Path, PathBuf};
+//!
+//! - `preset.rs`: [`Environment`] and its presets;
+//! - `toml_overrides.rs`: TOML config files, a preset plus the keys present;
+//! - `location.rs`: where a TOML error points (shared with the plugin config file);
+//! - `error.rs`: what can go wrong, naming the file, line and key.
 
+mod error;
+pub(crate) mod location;
+mod preset;
+#[cfg(test)]
+mod tests;
+mod toml_overrides;
+
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use toml::de::{DeTable, DeValue};
 
-mod presets;
-#[cfg(test)]
-mod tests;
-
-pub use presets::Environment;
-use presets::VALID_ENVIRONMENTS;
-
-/// An error of hot-reload configuration: a config file that cannot be read or is invalid, or
-/// an unknown environment name.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The config file could not be read.
-    #[error("cannot read hot-reload config {}: {source}", path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why it could not be read.
-        source: io::Error,
-    },
-    /// The config is not valid TOML.
-    #[error("{}:{line}:{column}: invalid TOML: {message}", path.display())]
-    Syntax {
-        /// The file (or the origin given to [`HotReloadConfig::from_toml_str`]).
-        path: PathBuf,
-        /// 1-based line of the error.
-        line: usize,
-        /// 1-based column (in characters) of the error.
-        column: usize,
-        /// What the TOML parser expected.
-        message: String,
-    },
-    /// The config is valid TOML, but a key is unknown or its value has the wrong type.
-    #[error("{}:{line}:{column}: {}{message}", path.display(), KeyPrefix(key.as_deref()))]
-    Invalid {
-        /// The file (or the origin given to [`HotReloadConfig::from_toml_str`]).
-        path: PathBuf,
-        /// 1-based line of the offending key or value.
-        line: usize,
-        /// 1-based column (in characters) of the offending key or value.
-        column: usize,
-        /// The offending key (dotted), when the error concerns one.
-        key: Option<String>,
-        /// What is wrong with it.
-        message: String,
-    },
-    /// `TONY_ENV` is set to something that names no environment.
-    #[error("TONY_ENV={value:?} names no environment; expected {VALID_ENVIRONMENTS}, or unset")]
-    InvalidTonyEnv {
-        /// The value of `TONY_ENV`.
-        value: String,
-    },
-    /// A string names no environment.
-    #[error("unknown environment `{value}`; expected {VALID_ENVIRONMENTS}")]
-    UnknownEnvironment {
-        /// The string.
-        value: String,
-    },
-}
+pub use error::Error;
+pub use preset::Environment;
 
 /// How Tony reacts to changes: file watching, state preservation, validation, retries.
 ///
@@ -170,146 +120,6 @@ impl Default for HotReloadConfig {
 }
 
 impl HotReloadConfig {
-    /// The preset of `env` (see the table on [`Environment`]); fields the preset does not
-    /// mention keep their default.
-    ///
-    /// ```
-    /// use tony_core::{Environment, HotReloadConfig};
-    ///
-    /// let config = HotReloadConfig::for_environment(Environment::Testing);
-    /// assert!(!config.enabled);
-    /// assert_eq!(config.max_retry_attempts, 1);
-    /// ```
-    pub fn for_environment(env: Environment) -> Self {
-        let base = Self::default();
-        match env {
-            Environment::Development => Self {
-                enabled: true,
-                debounce: Duration::from_millis(300),
-                preserve_state: true,
-                validate_before_reload: true,
-                reload_dependents: true,
-                ..base
-            },
-            Environment::Production => Self {
-                enabled: false,
-                preserve_state: false,
-                validate_before_reload: true,
-                reload_dependents: false,
-                ..base
-            },
-            Environment::Testing => Self {
-                enabled: false,
-                debounce: Duration::from_millis(100),
-                preserve_state: false,
-                max_retry_attempts: 1,
-                ..base
-            },
-        }
-    }
-
-    /// The preset of the environment named by `TONY_ENV` ([`Environment::from_env`]).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidTonyEnv`] when `TONY_ENV` names no environment.
-    ///
-    /// ```
-    /// use tony_core::HotReloadConfig;
-    ///
-    /// let config = HotReloadConfig::from_env()?;
-    /// assert_eq!(config.extensions, ["rs", "toml"]);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn from_env() -> Result<Self, Error> {
-        Environment::from_env().map(Self::for_environment)
-    }
-
-    /// Reads a TOML config file (format: [`HotReloadConfig`](HotReloadConfig#toml-format)).
-    ///
-    /// A relative `plugin_config_path` is resolved against the directory of `path`.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Read`] when the file cannot be read; otherwise as
-    /// [`HotReloadConfig::from_toml_str`].
-    ///
-    /// ```
-    /// use tony_core::HotReloadConfig;
-    ///
-    /// let dir = tempfile::tempdir()?;
-    /// let path = dir.path().join("hot-reload.toml");
-    /// std::fs::write(&path, "environment = \"dev\"\nplugin_config_path = \"plugins.toml\"\n")?;
-    ///
-    /// let config = HotReloadConfig::from_toml_file(&path)?;
-    /// assert_eq!(config.plugin_config_path, Some(dir.path().join("plugins.toml")));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn from_toml_file(path: impl AsRef<Path>) -> Result<Self, Error> {
-        let path = path.as_ref();
-        let text = fs::read_to_string(path).map_err(|source| Error::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        let mut config = Self::from_toml_str(&text, path)?;
-        if let (Some(plugins), Some(dir)) = (&mut config.plugin_config_path, path.parent())
-            && plugins.is_relative()
-        {
-            *plugins = dir.join(&*plugins);
-        }
-        tracing::debug!(path = %path.display(), "read hot-reload config");
-        Ok(config)
-    }
-
-    /// Parses a TOML config (format: [`HotReloadConfig`](HotReloadConfig#toml-format)); `origin`
-    /// names it in errors. A relative `plugin_config_path` is kept as written.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Syntax`] for invalid TOML, [`Error::Invalid`] for an unknown key or a value of
-    /// the wrong type; both name `origin`, the line and column, and (`Invalid`) the key.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use tony_core::{Environment, HotReloadConfig};
-    ///
-    /// let config = HotReloadConfig::from_toml_str("environment = \"prod\"\ndebounce_ms = 250", "inline")?;
-    /// assert_eq!(
-    ///     config,
-    ///     HotReloadConfig::for_environment(Environment::Production).with_debounce(Duration::from_millis(250)),
-    /// );
-    ///
-    /// let err = HotReloadConfig::from_toml_str("enabled = true\ndebounce = 250", "hot.toml").unwrap_err();
-    /// assert!(err.to_string().starts_with("hot.toml:2:1: `debounce`: unknown field"));
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn from_toml_str(text: &str, origin: impl AsRef<Path>) -> Result<Self, Error> {
-        let path = origin.as_ref();
-        let doc = DeTable::parse(text).map_err(|err| {
-            let at = Location::of(text, err.span(), None);
-            Error::Syntax {
-                path: path.to_owned(),
-                line: at.line,
-                column: at.column,
-                message: err.message().to_owned(),
-            }
-        })?;
-        let overrides =
-            FileOverrides::deserialize(toml::de::Deserializer::from(doc)).map_err(|err| {
-                // Parsed fine above; parsed again only to name the key at fault.
-                let root = DeTable::parse(text).ok();
-                let at = Location::of(text, err.span(), root.as_ref().map(|r| r.get_ref()));
-                Error::Invalid {
-                    path: path.to_owned(),
-                    line: at.line,
-                    column: at.column,
-                    key: at.key,
-                    message: err.message().to_owned(),
-                }
-            })?;
-        Ok(overrides.apply())
-    }
-
     /// Sets [`enabled`](Self::enabled).
     #[must_use]
     pub fn with_enabled(mut self, enabled: bool) -> Self {
@@ -389,50 +199,6 @@ impl HotReloadConfig {
     }
 }
 
-/// The keys of a config file: a base preset and optional overrides of its fields.
-/// (`every_field_round_trips_through_a_file` keeps it in step with `HotReloadConfig`.)
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileOverrides {
-    environment: Option<Environment>,
-    enabled: Option<bool>,
-    preserve_state: Option<bool>,
-    validate_before_reload: Option<bool>,
-    debounce_ms: Option<u64>,
-    recursive: Option<bool>,
-    extensions: Option<Vec<String>>,
-    ignore: Option<Vec<String>>,
-    max_retry_attempts: Option<u32>,
-    reload_dependents: Option<bool>,
-    plugin_config_path: Option<PathBuf>,
-}
-
-impl FileOverrides {
-    fn apply(self) -> HotReloadConfig {
-        let mut config = self
-            .environment
-            .map_or_else(HotReloadConfig::default, HotReloadConfig::for_environment);
-        macro_rules! set {
-            ($($field:ident),*) => { $(if let Some(value) = self.$field { config.$field = value; })* };
-        }
-        set!(
-            enabled,
-            preserve_state,
-            validate_before_reload,
-            recursive,
-            extensions,
-            ignore,
-            max_retry_attempts,
-            reload_dependents
-        );
-        if let Some(ms) = self.debounce_ms {
-            config.debounce = Duration::from_millis(ms);
-        }
-        config.plugin_config_path = self.plugin_config_path.or(config.plugin_config_path);
-        config
-    }
-}
-
 /// Serde representation of a `Duration` as whole milliseconds.
 mod millis {
     use std::time::Duration;
@@ -446,61 +212,4 @@ mod millis {
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         u64::deserialize(d).map(Duration::from_millis)
     }
-}
-
-/// Formats `` `key`: `` before an error message, or nothing.
-pub(crate) struct KeyPrefix<'a>(pub(crate) Option<&'a str>);
-
-impl fmt::Display for KeyPrefix<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            Some(key) => write!(f, "`{key}`: "),
-            None => Ok(()),
-        }
-    }
-}
-
-/// Where a TOML error points: 1-based line and column, and the dotted key concerned.
-#[derive(Debug)]
-pub(crate) struct Location {
-    pub(crate) line: usize,
-    pub(crate) column: usize,
-    pub(crate) key: Option<String>,
-}
-
-impl Location {
-    /// Locates `span` (a byte range of `text`; none: the start) and, given the table parsed
-    /// from `text` that the error concerns, names the key (relative to that table) it covers.
-    pub(crate) fn of(text: &str, span: Option<Range<usize>>, table: Option<&DeTable<'_>>) -> Self {
-        let start = span.as_ref().map_or(0, |span| span.start);
-        let before = &text[..text.floor_char_boundary(start)];
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        Self {
-            line: before.matches('\n').count() + 1,
-            column: before[line_start..].chars().count() + 1,
-            key: span
-                .zip(table)
-                .and_then(|(span, table)| key_at(table, &span)),
-        }
-    }
-}
-
-/// The dotted path, relative to `table`, of the key whose name or value covers `span`.
-fn key_at(table: &DeTable<'_>, span: &Range<usize>) -> Option<String> {
-    let covers = |outer: Range<usize>| outer.start <= span.start && span.end <= outer.end;
-    table.iter().find_map(|(key, value)| {
-        let name = key.get_ref();
-        if covers(key.span()) {
-            return Some(name.to_string());
-        }
-        let inner = match value.get_ref() {
-            DeValue::Table(table) => key_at(table, span).map(|sub| format!("{name}.{sub}")),
-            DeValue::Array(items) => items.iter().enumerate().find_map(|(i, item)| {
-                let item = item.get_ref().as_table()?;
-                key_at(item, span).map(|sub| format!("{name}[{i}].{sub}"))
-            }),
-            _ => None,
-        };
-        inner.or_else(|| covers(value.span()).then(|| name.to_string()))
-    })
 }

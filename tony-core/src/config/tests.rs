@@ -1,8 +1,12 @@
-//! Tests of the hot-reload configuration.
+//! Unit tests of hot-reload configuration: presets, environment, TOML files, locations.
 
-#![allow(clippy::unwrap_used)]
+use std::fs;
+use std::io;
+use std::path::Path;
+use std::time::Duration;
 
-use super::*;
+use super::location::Location;
+use super::{Environment, Error, HotReloadConfig};
 
 const ALL: [Environment; 3] = [
     Environment::Development,

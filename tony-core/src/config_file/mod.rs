@@ -1,103 +1,30 @@
 //! The plugin config file: one `[plugins.<name>]` TOML table per plugin ([`PluginConfigFile`],
 //! which documents the format).
+//!
+//! - `error.rs`: what can go wrong, naming file, line, key and plugin;
+//! - `read.rs`: reading the file, bounded in size and refusing anything but a regular file;
+//! - `unknown.rs`: tables for plugins that do not exist (typos), with the closest name;
+//! - here: parsing, once per change, and typed access to each plugin's table.
+
+mod error;
+mod read;
+#[cfg(test)]
+mod tests;
+mod unknown;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::fs;
-use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use toml::de::{DeTable, ValueDeserializer};
 
-use crate::config::{KeyPrefix, Location};
+use crate::config::location::{LineIndex, Location};
 
-/// An error reading a plugin config file, or a plugin's typed config from it.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The file could not be read.
-    #[error("cannot read plugin config file {}: {source}", path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// Why it could not be read.
-        source: io::Error,
-    },
-    /// The path is not a regular file (a directory, a FIFO, a device such
-    /// as `/dev/zero`, or a symlink to one), which could block or never end.
-    #[error("plugin config file {} is not a regular file", path.display())]
-    NotAFile {
-        /// The path.
-        path: PathBuf,
-    },
-    /// The file is larger than [`PluginConfigFile::MAX_SIZE`].
-    #[error("plugin config file {} is too large: over {max} bytes", path.display())]
-    TooLarge {
-        /// The file.
-        path: PathBuf,
-        /// The cap, in bytes.
-        max: u64,
-    },
-    /// The file is not valid TOML.
-    #[error("{}:{line}:{column}: invalid TOML: {message}", path.display())]
-    Syntax {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line of the error.
-        line: usize,
-        /// 1-based column (in characters) of the error.
-        column: usize,
-        /// What the TOML parser expected.
-        message: String,
-    },
-    /// The file is valid TOML but not a plugin config file: it has a top-level key other than
-    /// `plugins`, or a plugin entry that is not a table.
-    #[error("{}:{line}:{column}: {}{message}", path.display(), KeyPrefix(key.as_deref()))]
-    Layout {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line of the offending key or value.
-        line: usize,
-        /// 1-based column (in characters) of the offending key or value.
-        column: usize,
-        /// The offending key (dotted), when the error concerns one.
-        key: Option<String>,
-        /// What is wrong.
-        message: String,
-    },
-    /// A plugin's table does not deserialize into the plugin's config type.
-    #[error(
-        "{}:{line}:{column}: plugin `{plugin}`: {}{message}",
-        path.display(),
-        KeyPrefix(key.as_deref())
-    )]
-    Config {
-        /// The file.
-        path: PathBuf,
-        /// The plugin.
-        plugin: String,
-        /// 1-based line of the offending key or value, else of the plugin's table.
-        line: usize,
-        /// 1-based column (in characters), as `line`.
-        column: usize,
-        /// The offending key, dotted, relative to the plugin's table, when there is one.
-        key: Option<String>,
-        /// What is wrong with it.
-        message: String,
-    },
-    /// A plugin has no table, and its config type has no default for some field.
-    #[error("{}: no [plugins.{plugin}] table, and plugin `{plugin}` needs one: {message}", path.display())]
-    MissingTable {
-        /// The file.
-        path: PathBuf,
-        /// The plugin.
-        plugin: String,
-        /// What the config type is missing.
-        message: String,
-    },
-}
+pub use error::Error;
+pub use unknown::UnknownTable;
 
 /// A parsed plugin config file: each plugin's TOML table, and where it is in the file.
 ///
@@ -141,9 +68,20 @@ pub enum Error {
 #[derive(Clone, Debug, Default)]
 pub struct PluginConfigFile {
     path: PathBuf,
-    text: String,
-    tables: BTreeMap<String, toml::Table>,
-    lines: BTreeMap<String, usize>,
+    /// The text, shared: kept only to locate errors, which re-parse it (errors only).
+    text: Arc<str>,
+    /// Each plugin's table, parsed once per change: typed access deserializes from it.
+    plugins: Arc<BTreeMap<String, Entry>>,
+}
+
+/// One plugin's table, and where it is.
+#[derive(Clone, Debug)]
+struct Entry {
+    table: toml::Table,
+    /// Line of the table's name (its `[plugins.<name>]` header or its key in `[plugins]`).
+    line: usize,
+    /// Line and column where the table's value starts, for errors about the whole table.
+    start: (usize, usize),
 }
 
 /// What a plugin config file may contain.
@@ -155,16 +93,23 @@ struct Layout {
 }
 
 impl PluginConfigFile {
-    /// The largest plugin config file [`load`](Self::load) reads: 16 MiB.
-    pub const MAX_SIZE: u64 = 16 << 20;
+    /// The default cap on the size of a plugin config file read by
+    /// [`load`](Self::load): 16 MiB. A bigger file is refused with [`Error::TooLarge`]
+    /// before it is parsed; [`load_with_limit`](Self::load_with_limit) takes another cap.
+    pub const MAX_SIZE: u64 = 16 * 1024 * 1024;
 
-    /// Reads and parses the plugin config file at `path`.
+    /// Reads and parses the plugin config file at `path`, at most
+    /// [`MAX_SIZE`](Self::MAX_SIZE) bytes.
+    ///
+    /// Only a regular file (or a symlink to one) is read: a FIFO, a device such as
+    /// `/dev/zero`, a socket or a directory is refused with [`Error::NotAFile`] before it is
+    /// opened, and the read stops one byte past the cap, so even a file swapped for an
+    /// endless one between the check and the read cannot be read forever.
     ///
     /// # Errors
     ///
-    /// [`Error::Read`] when the file cannot be read, [`Error::NotAFile`] when
-    /// it is not a regular file, [`Error::TooLarge`] above
-    /// [`MAX_SIZE`](Self::MAX_SIZE); otherwise as [`PluginConfigFile::parse`].
+    /// [`Error::Read`] when the file cannot be read, [`Error::NotAFile`] and
+    /// [`Error::TooLarge`] as above; otherwise as [`PluginConfigFile::parse`].
     ///
     /// ```
     /// use tony_core::PluginConfigFile;
@@ -178,40 +123,38 @@ impl PluginConfigFile {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn load(path: impl AsRef<Path>) -> Result<Self, Error> {
+        Self::load_with_limit(path, Self::MAX_SIZE)
+    }
+
+    /// As [`load`](Self::load), refusing files over `max_size` bytes.
+    ///
+    /// # Errors
+    ///
+    /// As [`load`](Self::load), with [`Error::TooLarge`] naming `max_size`.
+    ///
+    /// ```
+    /// use tony_core::{PluginConfigFile, error::ConfigFileError};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("plugins.toml");
+    /// std::fs::write(&path, "[plugins.greeter]\ngreeting = \"hello\"\n")?;
+    ///
+    /// let err = PluginConfigFile::load_with_limit(&path, 8).unwrap_err();
+    /// assert!(matches!(err, ConfigFileError::TooLarge { limit: 8, .. }));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn load_with_limit(path: impl AsRef<Path>, max_size: u64) -> Result<Self, Error> {
         let path = path.as_ref();
-        let read = |source| Error::Read {
-            path: path.to_owned(),
-            source,
-        };
-        // Checked before opening: opening a FIFO would block. (A file swapped
-        // for one between this check and the open is the remaining race.)
-        let meta = fs::metadata(path).map_err(read)?;
-        if !meta.is_file() {
-            return Err(Error::NotAFile {
-                path: path.to_owned(),
-            });
-        }
-        let too_large = || Error::TooLarge {
-            path: path.to_owned(),
-            max: Self::MAX_SIZE,
-        };
-        if meta.len() > Self::MAX_SIZE {
-            return Err(too_large());
-        }
-        // Bounded even if the file grows (or is swapped) after the check.
-        let mut text = String::new();
-        fs::File::open(path)
-            .and_then(|f| f.take(Self::MAX_SIZE + 1).read_to_string(&mut text))
-            .map_err(read)?;
-        if text.len() as u64 > Self::MAX_SIZE {
-            return Err(too_large());
-        }
+        let text = read::read_bounded(path, max_size)?;
         let file = Self::parse(text, path)?;
-        tracing::debug!(path = %path.display(), plugins = file.tables.len(), "read plugin config file");
+        tracing::debug!(path = %path.display(), plugins = file.plugins.len(), "read plugin config file");
         Ok(file)
     }
 
     /// Parses `text`, the content of the plugin config file `path` (used in errors).
+    ///
+    /// Time is linear in the size of the text: line numbers come from line starts indexed
+    /// once. Each plugin's table is kept, so [`check`](Self::check) does not parse again.
     ///
     /// # Errors
     ///
@@ -226,32 +169,21 @@ impl PluginConfigFile {
     /// ```
     pub fn parse(text: impl Into<String>, path: impl Into<PathBuf>) -> Result<Self, Error> {
         let (text, path) = (text.into(), path.into());
-        let doc = DeTable::parse(&text).map_err(|err| syntax_error(&path, &text, &err))?;
-        // Line numbers in one pass over the text, tables in file order:
-        // counting from the start for each would be quadratic.
-        let mut starts: Vec<(String, usize)> = plugin_tables(doc.get_ref())
-            .into_iter()
-            .flatten()
-            .map(|(name, _)| (name.get_ref().to_string(), name.span().start))
-            .collect();
-        starts.sort_by_key(|(_, start)| *start);
-        let (mut line, mut counted) = (1, 0);
-        let lines = starts
-            .into_iter()
-            .map(|(name, start)| {
-                let start = start.min(text.len());
-                line += text.as_bytes()[counted..start]
-                    .iter()
-                    .filter(|&&b| b == b'\n')
-                    .count();
-                counted = start;
-                (name, line)
-            })
-            .collect();
+        let lines = LineIndex::new(&text);
+        let doc = parse_doc(&text).map_err(|err| syntax_error(&path, &text, &lines, &err))?;
+        let mut places: BTreeMap<String, (usize, (usize, usize))> = BTreeMap::new();
+        for (name, value) in plugin_tables(doc.get_ref()).into_iter().flatten() {
+            let line = Location::at(&lines, &text, Some(name.span()), None).line;
+            let start = Location::at(&lines, &text, Some(value.span()), None);
+            places.insert(
+                name.get_ref().to_string(),
+                (line, (start.line, start.column)),
+            );
+        }
         let layout = Layout::deserialize(toml::de::Deserializer::from(doc)).map_err(|err| {
-            // Parsed fine above; parsed again only to name the key at fault.
-            let doc = DeTable::parse(&text).ok();
-            let at = Location::of(&text, err.span(), doc.as_ref().map(|d| d.get_ref()));
+            // Parsed fine above; parsed again (errors only) to name the key at fault.
+            let doc = parse_doc(&text).ok();
+            let at = Location::at(&lines, &text, err.span(), doc.as_ref().map(|d| d.get_ref()));
             Error::Layout {
                 path: path.clone(),
                 line: at.line,
@@ -260,11 +192,18 @@ impl PluginConfigFile {
                 message: err.message().to_owned(),
             }
         })?;
+        let plugins = layout
+            .plugins
+            .into_iter()
+            .map(|(name, table)| {
+                let (line, start) = places.get(&name).copied().unwrap_or((1, (1, 1)));
+                (name, Entry { table, line, start })
+            })
+            .collect();
         Ok(Self {
             path,
-            text,
-            tables: layout.plugins,
-            lines,
+            text: text.into(),
+            plugins: Arc::new(plugins),
         })
     }
 
@@ -275,7 +214,7 @@ impl PluginConfigFile {
 
     /// The names of the plugins that have a table, sorted.
     pub fn plugin_names(&self) -> Vec<String> {
-        self.tables.keys().cloned().collect()
+        self.plugins.keys().cloned().collect()
     }
 
     /// The table of `plugin`, if the file has one.
@@ -289,13 +228,13 @@ impl PluginConfigFile {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn table(&self, plugin: &str) -> Option<&toml::Table> {
-        self.tables.get(plugin)
+        self.plugins.get(plugin).map(|entry| &entry.table)
     }
 
     /// The 1-based line where the table of `plugin` starts (its `[plugins.<name>]` header, or
     /// its key in `[plugins]`), for messages about it.
     pub fn line_of(&self, plugin: &str) -> Option<usize> {
-        self.lines.get(plugin).copied()
+        self.plugins.get(plugin).map(|entry| entry.line)
     }
 
     /// The plugins whose table differs between `old` and `new`, added and removed ones
@@ -310,10 +249,10 @@ impl PluginConfigFile {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn changed_plugins(old: &Self, new: &Self) -> Vec<String> {
-        let names: BTreeSet<&String> = old.tables.keys().chain(new.tables.keys()).collect();
+        let names: BTreeSet<&String> = old.plugins.keys().chain(new.plugins.keys()).collect();
         names
             .into_iter()
-            .filter(|name| old.tables.get(*name) != new.tables.get(*name))
+            .filter(|name| old.table(name) != new.table(name))
             .cloned()
             .collect()
     }
@@ -328,28 +267,46 @@ impl PluginConfigFile {
     /// as a missing field) and the key; [`Error::MissingTable`] when there is no table and `C`
     /// cannot be built from an empty one.
     pub fn check<C: DeserializeOwned>(&self, plugin: &str) -> Result<C, Error> {
-        // From the tables parsed once; the text is parsed again only to
-        // locate an error.
-        if let Some(table) = self.tables.get(plugin)
-            && let Ok(config) = C::deserialize(table.clone())
-        {
-            return Ok(config);
-        }
-        let doc =
-            DeTable::parse(&self.text).map_err(|err| syntax_error(&self.path, &self.text, &err))?;
-        let Some(value) = plugin_tables(doc.get_ref()).and_then(|plugins| plugins.get(plugin))
-        else {
+        let Some(entry) = self.plugins.get(plugin) else {
             return C::deserialize(toml::Table::new()).map_err(|err| Error::MissingTable {
                 path: self.path.clone(),
                 plugin: plugin.to_owned(),
                 message: err.message().to_owned(),
             });
         };
-        C::deserialize(ValueDeserializer::from(value.clone())).map_err(|err| {
-            let span = err.span().unwrap_or_else(|| value.span());
-            let at = Location::of(&self.text, Some(span), value.get_ref().as_table());
-            self.config_error(plugin, at, err.message())
-        })
+        // The table parsed once per change; the text is parsed again only to locate an error.
+        C::deserialize(entry.table.clone()).map_err(|err| self.locate::<C>(plugin, entry, &err))
+    }
+
+    /// Locates a typed-config error of `plugin` by deserializing its table into `C` again,
+    /// this time from a parse that keeps spans (errors only).
+    fn locate<C: DeserializeOwned>(
+        &self,
+        plugin: &str,
+        entry: &Entry,
+        err: &toml::de::Error,
+    ) -> Error {
+        let at_start = Location {
+            line: entry.start.0,
+            column: entry.start.1,
+            key: None,
+        };
+        let doc = parse_doc(&self.text).ok();
+        let Some(value) = doc
+            .as_ref()
+            .and_then(|doc| plugin_tables(doc.get_ref())?.get(plugin))
+        else {
+            return self.config_error(plugin, at_start, err.message());
+        };
+        match C::deserialize(ValueDeserializer::from(value.clone())) {
+            Err(spanned) => {
+                let span = spanned.span().unwrap_or_else(|| value.span());
+                let lines = LineIndex::new(&self.text);
+                let at = Location::at(&lines, &self.text, Some(span), value.get_ref().as_table());
+                self.config_error(plugin, at, spanned.message())
+            }
+            Ok(_) => self.config_error(plugin, at_start, err.message()),
+        }
     }
 
     /// An error about the table of `plugin` found by other means than [`check`](Self::check)
@@ -365,13 +322,13 @@ impl PluginConfigFile {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn plugin_error(&self, plugin: &str, error: impl fmt::Display) -> Error {
-        let doc = DeTable::parse(&self.text).ok();
-        match doc
-            .as_ref()
-            .and_then(|doc| plugin_tables(doc.get_ref())?.get(plugin))
-        {
-            Some(value) => {
-                let at = Location::of(&self.text, Some(value.span()), None);
+        match self.plugins.get(plugin) {
+            Some(entry) => {
+                let at = Location {
+                    line: entry.start.0,
+                    column: entry.start.1,
+                    key: None,
+                };
                 self.config_error(plugin, at, &error.to_string())
             }
             None => Error::MissingTable {
@@ -394,13 +351,20 @@ impl PluginConfigFile {
     }
 }
 
+/// Parses a whole file text: the one place it happens, so tests can count it.
+fn parse_doc(text: &str) -> Result<toml::Spanned<DeTable<'_>>, toml::de::Error> {
+    #[cfg(test)]
+    tests::count_parse();
+    DeTable::parse(text)
+}
+
 /// The document's `plugins` table (plugin name -> table, with spans), if it is one.
 fn plugin_tables<'a, 'i>(doc: &'a DeTable<'i>) -> Option<&'a DeTable<'i>> {
     doc.get("plugins")?.get_ref().as_table()
 }
 
-fn syntax_error(path: &Path, text: &str, err: &toml::de::Error) -> Error {
-    let at = Location::of(text, err.span(), None);
+fn syntax_error(path: &Path, text: &str, lines: &LineIndex, err: &toml::de::Error) -> Error {
+    let at = Location::at(lines, text, err.span(), None);
     Error::Syntax {
         path: path.to_owned(),
         line: at.line,
@@ -408,10 +372,3 @@ fn syntax_error(path: &Path, text: &str, err: &toml::de::Error) -> Error {
         message: err.message().to_owned(),
     }
 }
-
-mod unknown;
-
-pub use unknown::UnknownTable;
-
-#[cfg(test)]
-mod tests;

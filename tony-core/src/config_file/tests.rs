@@ -1,10 +1,15 @@
-//! Tests of the plugin configuration file.
+//! Unit tests of the plugin config file's parsing and typed access.
 
 #![allow(clippy::unwrap_used)]
 
-use serde::Deserialize;
+use std::fs;
+use std::path::Path;
 
-use super::*;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use std::fmt;
+
+use super::{Error, PluginConfigFile};
 
 const FILE: &str = "\
 # plugin config
@@ -273,4 +278,66 @@ fn load_reads_the_file_and_names_it_in_errors() {
         "{err:?}"
     );
     assert!(err.to_string().contains("missing.toml"), "{err}");
+}
+
+thread_local! {
+    static PARSES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts the parses of a file text on this thread (test builds only).
+pub(super) fn count_parse() {
+    PARSES.with(|n| n.set(n.get() + 1));
+}
+
+fn parses() -> usize {
+    PARSES.with(std::cell::Cell::get)
+}
+
+#[test]
+fn check_does_not_parse_the_file_again() {
+    let file = parse(FILE);
+    let before = parses();
+    for _ in 0..100 {
+        let http: Http = file.check("http").unwrap();
+        assert_eq!(http.port, 8080);
+        let _: Greeter = file.check("greeter").unwrap();
+        let _: Greeter = file.check("absent").unwrap();
+    }
+    let _ = file.plugin_error("http", "x");
+    assert_eq!(parses(), before, "check parsed the file again");
+}
+
+#[test]
+fn unknown_tables_name_file_line_and_closest_plugin() {
+    let file = parse(FILE);
+    let unknown = file.warn_unknown_tables(["greeter", "https", "other"]);
+    let found: Vec<_> = unknown
+        .iter()
+        .map(|t| (t.plugin.as_str(), t.line, t.closest.as_deref()))
+        .collect();
+    assert_eq!(found, [("http", 5, Some("https")), ("inline", 3, None)]);
+    assert_eq!(
+        unknown[0].to_string(),
+        "plugins.toml:5: [plugins.http]: no plugin `http` (did you mean `https`?)"
+    );
+    assert!(
+        file.unknown_tables(["greeter", "http", "inline"])
+            .is_empty()
+    );
+}
+
+#[test]
+fn line_numbers_stay_right_across_many_tables() {
+    let text: String = (0..500)
+        .map(|i| format!("[plugins.p{i}]\nx = {i}\n\n"))
+        .collect();
+    let file = parse(&text);
+    assert_eq!(file.line_of("p0"), Some(1));
+    assert_eq!(file.line_of("p499"), Some(499 * 3 + 1));
+    let err = file.plugin_error("p250", "bad");
+    assert!(
+        err.to_string()
+            .starts_with("plugins.toml:751:1: plugin `p250`"),
+        "{err}"
+    );
 }

@@ -1,21 +1,22 @@
-//! [`Environment`]: the deployment environments and the preset each one
-//! selects (`TONY_ENV`).
+//! Environment presets: [`Environment`] and the [`HotReloadConfig`] each one selects.
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::Error;
+use super::HotReloadConfig;
+use super::error::Error;
 
 /// The accepted environment names, for error messages.
 pub(super) const VALID_ENVIRONMENTS: &str =
     "development (or dev), production (or prod), testing (or test)";
 
-/// A deployment environment; each selects a [`HotReloadConfig`](super::HotReloadConfig) preset
-/// ([`HotReloadConfig::for_environment`](super::HotReloadConfig::for_environment)).
+/// A deployment environment; each selects a [`HotReloadConfig`] preset
+/// ([`HotReloadConfig::for_environment`]).
 ///
-/// Fields a preset does not mention keep their [default](super::HotReloadConfig::default):
+/// Fields a preset does not mention keep their [default](HotReloadConfig::default):
 ///
 /// | preset        | `enabled` | `debounce` | `preserve_state` | `validate_before_reload` | `reload_dependents` | `max_retry_attempts` |
 /// |---------------|-----------|------------|------------------|--------------------------|---------------------|----------------------|
@@ -160,5 +161,62 @@ impl<'de> Deserialize<'de> for Environment {
         String::deserialize(deserializer)?
             .parse()
             .map_err(serde::de::Error::custom)
+    }
+}
+
+impl HotReloadConfig {
+    /// The preset of `env` (see the table on [`Environment`]); fields the preset does not
+    /// mention keep their default.
+    ///
+    /// ```
+    /// use tony_core::{Environment, HotReloadConfig};
+    ///
+    /// let config = HotReloadConfig::for_environment(Environment::Testing);
+    /// assert!(!config.enabled);
+    /// assert_eq!(config.max_retry_attempts, 1);
+    /// ```
+    pub fn for_environment(env: Environment) -> Self {
+        let base = Self::default();
+        match env {
+            Environment::Development => Self {
+                enabled: true,
+                debounce: Duration::from_millis(300),
+                preserve_state: true,
+                validate_before_reload: true,
+                reload_dependents: true,
+                ..base
+            },
+            Environment::Production => Self {
+                enabled: false,
+                preserve_state: false,
+                validate_before_reload: true,
+                reload_dependents: false,
+                ..base
+            },
+            Environment::Testing => Self {
+                enabled: false,
+                debounce: Duration::from_millis(100),
+                preserve_state: false,
+                max_retry_attempts: 1,
+                ..base
+            },
+        }
+    }
+
+    /// The preset of the environment named by `TONY_ENV` ([`Environment::from_env`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidTonyEnv`] when `TONY_ENV` names no environment.
+    ///
+    /// ```
+    /// use tony_core::HotReloadConfig;
+    ///
+    /// let config = HotReloadConfig::from_env()?;
+    /// assert_eq!(config.extensions, ["rs", "toml"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_env() -> Result<Self, Error> {
+        Environment::from_env().map(Self::for_environment)
     }
 }
