@@ -28,7 +28,8 @@
 #   --install   install dx (`cargo install --locked dioxus-cli@0.7.10`, ~13 min)
 #               when it is missing. Without it, a missing dx prints SKIPPED
 #               and exits 0 (what .ci/run expects; CI never builds dx).
-# Environment: DX (the dx binary), E2E_DIR, E2E_DEADLINE (whole run, seconds,
+# Environment: DX (the dx binary), E2E_DIR, E2E_TARGET (dx's target dir, shared by
+#   e2e-hotpatch.sh and e2e-web.sh, default target/e2e-dx), E2E_DEADLINE (whole run, seconds,
 #   default 900), E2E_BUILD_TIMEOUT (first build, default 300),
 #   E2E_PATCH_TIMEOUT (per patch, default 90).
 # Exit status: 0 only when every row passed (or SKIPPED), 1 otherwise.
@@ -304,7 +305,9 @@ say "starting: dx serve --hot-patch -p tony-e2e-app --features hot (in $ws)"
 : >"$log"
 (
     cd "$ws" || exit 1
-    export TELEMETRY=false NO_DOWNLOADS=1 CARGO_TARGET_DIR=$state/target RUST_BACKTRACE=0
+    # One dx target for both e2e scripts (they run one after the other): the
+    # workspace's dependencies are built for dx once.
+    export TELEMETRY=false NO_DOWNLOADS=1 CARGO_TARGET_DIR=${E2E_TARGET:-${CARGO_TARGET_DIR:-$repo/target}/e2e-dx} RUST_BACKTRACE=0
     exec setsid "$dx" serve --hot-patch --interactive false --open false \
         -p tony-e2e-app --features hot </dev/null >>"$log" 2>&1
 ) &

@@ -26,7 +26,8 @@
 # Usage: scripts/e2e-web.sh
 #   A missing dx prints SKIPPED and exits 0 (what .ci/run expects; CI never
 #   builds dx). Install it with `cargo install --locked dioxus-cli@0.7.10`.
-# Environment: DX (the dx binary), E2E_DIR, E2E_BUILD_TIMEOUT (first build,
+# Environment: DX (the dx binary), E2E_DIR, E2E_TARGET (dx's target dir, shared by
+#   e2e-hotpatch.sh and e2e-web.sh, default target/e2e-dx), E2E_BUILD_TIMEOUT (first build,
 #   default 600 s), E2E_PATCH_TIMEOUT (per edit, default 90 s).
 # Needs: curl, perl, flock.
 # Exit status: 0 only when every check passed (or SKIPPED), 1 otherwise.
@@ -105,7 +106,9 @@ say "starting: dx serve --hot-patch -p tony-web-example --features hot (in $ws)"
 : >"$log"
 (
     cd "$ws" || exit 1
-    export TELEMETRY=false NO_DOWNLOADS=1 CARGO_TARGET_DIR=$state/target RUST_BACKTRACE=0
+    # One dx target for both e2e scripts (they run one after the other): the
+    # workspace's dependencies are built for dx once.
+    export TELEMETRY=false NO_DOWNLOADS=1 CARGO_TARGET_DIR=${E2E_TARGET:-${CARGO_TARGET_DIR:-$repo/target}/e2e-dx} RUST_BACKTRACE=0
     export TONY_WEB_ADDR=127.0.0.1:0 # any free port; the app logs the one it got
     exec setsid "$dx" serve --hot-patch --interactive false --open false \
         -p tony-web-example --features hot </dev/null >>"$log" 2>&1
