@@ -35,8 +35,10 @@
 # Exit status: 0 only when every row passed (or SKIPPED), 1 otherwise.
 set -uo pipefail
 
-DX_VERSION=0.7.10
 repo=$(cd "$(dirname "$0")/.." && pwd)
+name=e2e-hotpatch
+# shellcheck source=lib/dx-session.sh
+. "$repo/scripts/lib/dx-session.sh"
 install=false
 for arg in "$@"; do
     case "$arg" in
@@ -46,106 +48,17 @@ for arg in "$@"; do
     esac
 done
 
-# ---------------------------------------------------------------- dx itself
-dx=${DX:-$(command -v dx || true)}
-[ -z "$dx" ] && [ -x "$HOME/.cargo/bin/dx" ] && dx=$HOME/.cargo/bin/dx
-if [ -z "$dx" ]; then
-    if ! $install; then
-        echo "SKIPPED: dx is not installed (run scripts/e2e-hotpatch.sh --install, or"
-        echo "         cargo install --locked dioxus-cli@$DX_VERSION, ~13 min)."
-        exit 0
-    fi
-    echo "installing dx: cargo install --locked dioxus-cli@$DX_VERSION (takes a while)"
-    cargo install --locked "dioxus-cli@$DX_VERSION" || { echo "FAIL: could not install dx"; exit 1; }
-    dx=$HOME/.cargo/bin/dx
-fi
-dx_version=$("$dx" --version 2>/dev/null | awk '{print $2}')
-lock_version=$(awk '/^name = "subsecond"$/ {getline; gsub(/[^0-9.]/, ""); print; exit}' "$repo/Cargo.lock")
-if [ "$dx_version" != "$lock_version" ]; then
-    echo "FAIL: $dx is dx $dx_version but the workspace uses subsecond $lock_version;"
-    echo "      their hot-patch protocols must match: cargo install --locked dioxus-cli@$lock_version"
-    exit 1
-fi
-
-# ---------------------------------------------------------------- settings
+find_dx "$install"
 started=$(date +%s)
 deadline=$((started + ${E2E_DEADLINE:-900}))
 build_timeout=${E2E_BUILD_TIMEOUT:-300}
 patch_timeout=${E2E_PATCH_TIMEOUT:-90}
-state=${E2E_DIR:-${CARGO_TARGET_DIR:-$repo/target}/e2e-hotpatch}
-ws=$state/ws
-log=$state/dx.log   # dx's output, raw (kept after the run)
-slog=$state/dx.txt  # the same without colours, complete lines only
-mkdir -p "$state" || exit 1
-exec 9>"$state/lock"
-flock -n 9 || { echo "FAIL: another e2e-hotpatch run holds $state/lock"; exit 1; }
-
-pass=0
-fail=0
-failed=()
-timings=()
-ok() { pass=$((pass + 1)); echo "PASS  $1: $2"; }
-ko() { fail=$((fail + 1)); failed+=("$1"); echo "FAIL  $1: $2"; }
-check() { if [ "$2" = 0 ]; then ok "$1" "$3"; else ko "$1" "$3"; fi; }
-say() { printf '\n== %s\n' "$*"; }
-
-# ---------------------------------------------------------------- the copy
-# Changed files get a fresh mtime (cargo must see them); unchanged ones keep
-# theirs, so a rerun rebuilds only what changed.
-say "copying the workspace to $ws"
-workspace_files() {
-    if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-        git ls-files -co --exclude-standard -z
-    else # not a git checkout: everything but build output
-        find . -path ./target -prune -o -path ./.git -prune -o -type f -printf '%P\0'
-    fi
-}
-(
-    cd "$repo" || exit 1
-    mkdir -p "$ws" || exit 1
-    workspace_files | while IFS= read -r -d '' f; do
-        [ -f "$f" ] || continue
-        if ! cmp -s "$f" "$ws/$f"; then
-            mkdir -p "$ws/$(dirname "$f")" && cp "$f" "$ws/$f" || exit 1
-        fi
-    done || exit 1
-    # Files no longer in the workspace.
-    (cd "$ws" && find . -type f -printf '%P\0') | while IFS= read -r -d '' f; do
-        [ -f "$f" ] || rm -f "$ws/$f" || exit 1
-    done
-) || { echo "FAIL: could not copy the workspace to $ws"; exit 1; }
-
-# ---------------------------------------------------------------- dx serve
-dx_pid=
+dx_session_init "${E2E_DIR:-${CARGO_TARGET_DIR:-$repo/target}/e2e-hotpatch}"
+copy_workspace
 app_pid=
-stop_dx() {
-    [ -n "$dx_pid" ] || return 0
-    # dx runs in its own session and process group (setsid), with the app and
-    # any cargo/rustc it started: stop exactly that group.
-    kill -TERM -- "-$dx_pid" 2>/dev/null
-    for _ in $(seq 50); do kill -0 -- "-$dx_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL -- "-$dx_pid" 2>/dev/null
-    wait "$dx_pid" 2>/dev/null
-    dx_pid=
-}
-on_exit() {
-    stop_dx
-    rm -f "$state/edit.tmp"
-}
-trap on_exit EXIT
-trap 'echo "e2e-hotpatch: interrupted"; exit 130' INT TERM
 
-now() { date +%s.%N; }
 remaining() { echo $((deadline - $(date +%s))); }
 cap() { local r; r=$(remaining); [ "$1" -lt "$r" ] && echo "$1" || echo "$r"; }
-ms_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
-
-refresh() {
-    local n
-    n=$(wc -l <"$log")
-    head -n "$n" "$log" | sed -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' >"$slog"
-}
-lines() { refresh; wc -l <"$slog"; }
 app_alive() { [ -z "$app_pid" ] || kill -0 "$app_pid" 2>/dev/null; }
 dx_alive() { kill -0 "$dx_pid" 2>/dev/null; }
 
@@ -177,26 +90,6 @@ find_after() {
 count_between() {
     PAT="$3" awk -v a="$1" -v b="$2" 'NR > a && NR <= b && $0 ~ ENVIRON["PAT"] { n++ } END { print n + 0 }' "$slog"
 }
-# edit FILE PERL_SUBSTITUTION...: rewrites FILE of the copy with the perl
-# substitutions (each must match), atomically (write elsewhere, rename: a
-# watcher never sees a half-written file). Sets $save_line (log lines at the
-# save) and $save_time (seconds since the epoch, just after the rename).
-save_line=
-save_time=
-edit() {
-    local file=$ws/$1 expr
-    shift
-    cp "$file" "$state/edit.tmp" || return 1
-    for expr in "$@"; do
-        if ! E="$expr" perl -0pi -e 'BEGIN { $e = $ENV{E} } $n = eval "s$e"; die "$@" if $@; exit 3 unless $n' "$state/edit.tmp"; then
-            echo "      the edit s$expr does not apply to $1 (did the e2e app change?)"
-            return 1
-        fi
-    done
-    save_line=$(lines)
-    mv "$state/edit.tmp" "$file" && save_time=$(now)
-}
-
 
 # ---------------------------------------------------------------- the app's lines
 # RECEIPT applied=B changed=[..] added=[..] removed=[..] cycled=[..] restart=[..] note=[..] pid=N at=T
@@ -301,23 +194,7 @@ patch_row() {
     return 0
 }
 
-say "starting: dx serve --hot-patch -p tony-e2e-app --features hot (in $ws)"
-: >"$log"
-(
-    cd "$ws" || exit 1
-    # One dx target for both e2e scripts (they run one after the other): the
-    # workspace's dependencies are built for dx once.
-    export TELEMETRY=false NO_DOWNLOADS=1 CARGO_TARGET_DIR=${E2E_TARGET:-${CARGO_TARGET_DIR:-$repo/target}/e2e-dx} RUST_BACKTRACE=0
-    exec setsid "$dx" serve --hot-patch --interactive false --open false \
-        -p tony-e2e-app --features hot </dev/null >>"$log" 2>&1
-) &
-dx_pid=$!
-sleep 0.5
-[ "$(ps -o pgid= -p "$dx_pid" | tr -d ' ')" = "$dx_pid" ] || {
-    echo "FAIL: dx is not the leader of its own process group; refusing to go on (could not stop it cleanly)"
-    kill "$dx_pid" 2>/dev/null
-    exit 1
-}
+start_dx -p tony-e2e-app --features hot
 
 t0=$(date +%s)
 wait_for 0 'READY hot patches|Build failed|error: |does not export' "$build_timeout"

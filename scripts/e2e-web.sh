@@ -34,86 +34,23 @@
 set -uo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
+name=e2e-web
+# shellcheck source=lib/dx-session.sh
+. "$repo/scripts/lib/dx-session.sh"
 case "${1:-}" in
     -h | --help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     "") ;;
     *) echo "e2e-web: unknown argument $1 (see --help)" >&2; exit 2 ;;
 esac
 
-dx=${DX:-$(command -v dx || true)}
-[ -z "$dx" ] && [ -x "$HOME/.cargo/bin/dx" ] && dx=$HOME/.cargo/bin/dx
-if [ -z "$dx" ]; then
-    echo "SKIPPED: dx is not installed (cargo install --locked dioxus-cli@0.7.10)"
-    exit 0
-fi
-dx_version=$("$dx" --version 2>/dev/null | awk '{print $2}')
-lock_version=$(awk '/^name = "subsecond"$/ {getline; gsub(/[^0-9.]/, ""); print; exit}' "$repo/Cargo.lock")
-if [ "$dx_version" != "$lock_version" ]; then
-    echo "FAIL: $dx is dx $dx_version but the workspace uses subsecond $lock_version"
-    exit 1
-fi
-
+find_dx false
 build_timeout=${E2E_BUILD_TIMEOUT:-600}
 patch_timeout=${E2E_PATCH_TIMEOUT:-90}
-state=${E2E_DIR:-${CARGO_TARGET_DIR:-$repo/target}/e2e-web}
-ws=$state/ws
-log=$state/dx.log
-mkdir -p "$state" || exit 1
-exec 9>"$state/lock"
-flock -n 9 || { echo "FAIL: another e2e-web run holds $state/lock"; exit 1; }
-
-pass=0
-fail=0
-failed=()
+dx_session_init "${E2E_DIR:-${CARGO_TARGET_DIR:-$repo/target}/e2e-web}"
 timings=()
-ok() { pass=$((pass + 1)); echo "PASS  $1: $2"; }
-ko() { fail=$((fail + 1)); failed+=("$1"); echo "FAIL  $1: $2"; }
-say() { printf '\n== %s\n' "$*"; }
-now() { date +%s.%N; }
-ms_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
-
-# ---------------------------------------------------------------- the copy
-say "copying the workspace to $ws"
-(
-    cd "$repo" || exit 1
-    mkdir -p "$ws" || exit 1
-    git ls-files -co --exclude-standard -z | while IFS= read -r -d '' f; do
-        [ -f "$f" ] || continue
-        if ! cmp -s "$f" "$ws/$f"; then
-            mkdir -p "$ws/$(dirname "$f")" && cp "$f" "$ws/$f" || exit 1
-        fi
-    done || exit 1
-    # Files no longer in the workspace.
-    (cd "$ws" && find . -type f -printf '%P\0') | while IFS= read -r -d '' f; do
-        [ -f "$f" ] || rm -f "$ws/$f" || exit 1
-    done
-) || { echo "FAIL: could not copy the workspace to $ws"; exit 1; }
-
-# ---------------------------------------------------------------- dx serve
-dx_pid=
-stop_dx() {
-    [ -n "$dx_pid" ] || return 0
-    kill -TERM -- "-$dx_pid" 2>/dev/null
-    for _ in $(seq 50); do kill -0 -- "-$dx_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL -- "-$dx_pid" 2>/dev/null
-    wait "$dx_pid" 2>/dev/null
-    dx_pid=
-}
-trap 'stop_dx; rm -f "$state/edit.tmp"' EXIT
-trap 'echo "e2e-web: interrupted"; exit 130' INT TERM
-
-say "starting: dx serve --hot-patch -p tony-web-example --features hot (in $ws)"
-: >"$log"
-(
-    cd "$ws" || exit 1
-    # One dx target for both e2e scripts (they run one after the other): the
-    # workspace's dependencies are built for dx once.
-    export TELEMETRY=false NO_DOWNLOADS=1 CARGO_TARGET_DIR=${E2E_TARGET:-${CARGO_TARGET_DIR:-$repo/target}/e2e-dx} RUST_BACKTRACE=0
-    export TONY_WEB_ADDR=127.0.0.1:0 # any free port; the app logs the one it got
-    exec setsid "$dx" serve --hot-patch --interactive false --open false \
-        -p tony-web-example --features hot </dev/null >>"$log" 2>&1
-) &
-dx_pid=$!
+copy_workspace
+export TONY_WEB_ADDR=127.0.0.1:0 # any free port: the app logs the one it got
+start_dx -p tony-web-example --features hot
 
 # The app logs "listening on http://ADDR (pid N, ...)".
 base=
@@ -156,22 +93,6 @@ until_new_patch() {
     return 1
 }
 
-# edit FILE PERL_SUBSTITUTION...: rewrites FILE of the copy with every substitution
-# (each must match), atomically; sets $saved_at.
-saved_at=
-edit() {
-    local file=$ws/$1 expr
-    shift
-    cp "$file" "$state/edit.tmp" || return 1
-    for expr in "$@"; do
-        if ! E="$expr" perl -0pi -e 'BEGIN { $e = $ENV{E} } $n = eval "s$e"; die "$@" if $@; exit 3 unless $n' "$state/edit.tmp"; then
-            echo "      the edit s$expr does not apply to $1 (did the example change?)"
-            return 1
-        fi
-    done
-    mv "$state/edit.tmp" "$file" && saved_at=$(now)
-}
-
 # until_answer CMD EXPECTED: polls CMD (a shell function call) until it prints EXPECTED.
 answer=
 until_answer() {
@@ -211,7 +132,7 @@ trap 'kill "$load_pid" 2>/dev/null; stop_dx; rm -f "$state/edit.tmp"' EXIT
 say "(1) a handler edited: Greet::hello's format gains ' (patched)'"
 if edit examples/web/src/service/plugins/greet.rs '/format!\("\{\}, \{name\}!", self\.config\.greeting\)/format!("{}, {name}! (patched)", self.config.greeting)/'; then
     if until_answer "get /hello/e2e" "Hello, e2e! (patched)"; then
-        ms=$(ms_between "$saved_at" "$(now)")
+        ms=$(ms_between "$save_time" "$(now)")
         ok 1.new-body "the next GET /hello/e2e answers \"$answer\" (${ms} ms after the save)"
         timings+=("$(printf '%-40s %8s ms' "(1) Greet::hello format" "$ms")")
         changed=$(patch_changed)
@@ -234,7 +155,7 @@ if edit examples/web/src/service/plugins/counter.rs '/(pub fn step\(&self\) -> u
     # Wait for the patch before counting: a POST before it still steps by 1.
     if until_new_patch "$last" && [ "$(patch_changed)" = counter ]; then
         c=$(post_count)
-        ms=$(ms_between "$saved_at" "$(now)")
+        ms=$(ms_between "$save_time" "$(now)")
         n=$(count_of "$c")
         timings+=("$(printf '%-40s %8s ms' "(2) Counter::step 1 -> 10" "$ms")")
         [ -n "$before" ] && [ "$n" = $((before + 10)) ] &&
