@@ -55,33 +55,6 @@ build_timeout=${E2E_BUILD_TIMEOUT:-300}
 patch_timeout=${E2E_PATCH_TIMEOUT:-90}
 dx_session_init "${E2E_DIR:-${CARGO_TARGET_DIR:-$repo/target}/e2e-hotpatch}"
 copy_workspace
-app_pid=
-
-remaining() { echo $((deadline - $(date +%s))); }
-cap() { local r; r=$(remaining); [ "$1" -lt "$r" ] && echo "$1" || echo "$r"; }
-app_alive() { [ -z "$app_pid" ] || kill -0 "$app_pid" 2>/dev/null; }
-dx_alive() { kill -0 "$dx_pid" 2>/dev/null; }
-
-# wait_for FROM_LINE ERE TIMEOUT: the first line after FROM_LINE matching ERE
-# -> $hit_line / $hit. 1 on timeout, 2 when the app or dx died.
-hit_line=
-hit=
-wait_for() {
-    local from=$1 until r
-    until=$(($(date +%s) + $(cap "$3")))
-    while :; do
-        refresh
-        r=$(PAT="$2" awk -v from="$from" 'NR > from && $0 ~ ENVIRON["PAT"] { print NR "\t" $0; exit }' "$slog")
-        if [ -n "$r" ]; then
-            hit_line=${r%%$'\t'*}
-            hit=${r#*$'\t'}
-            return 0
-        fi
-        { dx_alive && app_alive; } || return 2
-        [ "$(date +%s)" -lt "$until" ] || return 1
-        sleep 0.1
-    done
-}
 # find_after FROM_LINE ERE: like wait_for, without waiting.
 find_after() {
     PAT="$2" awk -v from="$1" 'NR > from && $0 ~ ENVIRON["PAT"] { print; exit }' "$slog"

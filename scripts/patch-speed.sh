@@ -40,8 +40,10 @@
 #   PATCH_SPEED_PATCH_TIMEOUT (per patch, s, default 60).
 set -uo pipefail
 
-DX_VERSION=0.7.10
 repo=$(cd "$(dirname "$0")/.." && pwd)
+name=patch-speed
+# shellcheck source=lib/dx-session.sh
+. "$repo/scripts/lib/dx-session.sh"
 edits=5
 ns="1 20"
 while [ $# -gt 0 ]; do
@@ -56,19 +58,7 @@ done
 [[ $edits =~ ^[1-9][0-9]*$ ]] || { echo "patch-speed: --edits wants a positive number" >&2; exit 2; }
 
 # ---------------------------------------------------------------- dx itself
-dx=${DX:-$(command -v dx || true)}
-[ -z "$dx" ] && [ -x "$HOME/.cargo/bin/dx" ] && dx=$HOME/.cargo/bin/dx
-if [ -z "$dx" ]; then
-    echo "SKIPPED: dx is not installed (cargo install --locked dioxus-cli@$DX_VERSION, ~13 min)."
-    exit 0
-fi
-dx_version=$("$dx" --version 2>/dev/null | awk '{print $2}')
-lock_version=$(awk '/^name = "subsecond"$/ {getline; gsub(/[^0-9.]/, ""); print; exit}' "$repo/Cargo.lock")
-if [ "$dx_version" != "$lock_version" ]; then
-    echo "FAIL: $dx is dx $dx_version but the workspace uses subsecond $lock_version;"
-    echo "      their hot-patch protocols must match: cargo install --locked dioxus-cli@$lock_version"
-    exit 1
-fi
+find_dx false
 command -v perl >/dev/null || { echo "FAIL: perl is needed (edits)"; exit 1; }
 
 # ---------------------------------------------------------------- settings
@@ -84,11 +74,7 @@ flock -n 9 || { echo "FAIL: another patch-speed run holds $scratch/lock"; exit 1
 export CARGO_NET_OFFLINE=true TELEMETRY=false NO_DOWNLOADS=1 RUST_BACKTRACE=0
 unset RUSTFLAGS CARGO_BUILD_RUSTFLAGS 2>/dev/null
 
-say() { printf '\n== %s\n' "$*"; }
 die() { echo "FAIL: $*"; exit 1; }
-now() { date +%s.%N; }
-remaining() { echo $((deadline - $(date +%s))); }
-cap() { local r; r=$(remaining); [ "$1" -lt "$r" ] && echo "$1" || echo "$r"; }
 median() { tr ' ' '\n' | grep -E '^[0-9.]+$' | sort -n | awk '{ a[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%g\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "-" }'; }
 
@@ -266,46 +252,8 @@ set_step() {
 dx_pid=
 log=
 slog=
-stop_dx() {
-    [ -n "$dx_pid" ] || return 0
-    # dx runs in its own session and process group (setsid), with the app and
-    # any cargo/rustc it started: stop exactly that group.
-    kill -TERM -- "-$dx_pid" 2>/dev/null
-    for _ in $(seq 50); do kill -0 -- "-$dx_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL -- "-$dx_pid" 2>/dev/null
-    wait "$dx_pid" 2>/dev/null
-    dx_pid=
-}
 trap 'stop_dx; rm -f "$scratch/edit.tmp"' EXIT
 trap 'echo "patch-speed: interrupted"; exit 130' INT TERM
-
-refresh() {
-    local n
-    n=$(wc -l <"$log")
-    head -n "$n" "$log" | sed -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' >"$slog"
-}
-lines() { refresh; wc -l <"$slog"; }
-dx_alive() { kill -0 "$dx_pid" 2>/dev/null; }
-hit_line=
-hit=
-# wait_for FROM ERE TIMEOUT: first line after FROM matching ERE -> $hit_line, $hit.
-# 1 on timeout, 2 when dx died.
-wait_for() {
-    local from=$1 until r
-    until=$(($(date +%s) + $(cap "$3")))
-    while :; do
-        refresh
-        r=$(PAT="$2" awk -v from="$from" 'NR > from && $0 ~ ENVIRON["PAT"] { print NR "\t" $0; exit }' "$slog")
-        if [ -n "$r" ]; then
-            hit_line=${r%%$'\t'*}
-            hit=${r#*$'\t'}
-            return 0
-        fi
-        dx_alive || return 2
-        [ "$(date +%s)" -lt "$until" ] || return 1
-        sleep 0.1
-    done
-}
 
 # phases FROM TO: dx's flamegraph of the first thin build in (FROM, TO]:
 # "compiling link" in ms (a label seen twice is summed), "- -" when none.

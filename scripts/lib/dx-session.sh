@@ -20,7 +20,8 @@ say() { printf '\n== %s\n' "$*"; }
 now() { date +%s.%N; }
 ms_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", (b - a) * 1000 }'; }
 
-# find_dx INSTALL: sets $dx, or exits: 0 with SKIPPED when dx is missing
+# find_dx INSTALL: sets $dx, $dx_version and $lock_version (the
+# workspace's subsecond), or exits: 0 with SKIPPED when dx is missing
 # (and INSTALL is not "true"), 1 when it is not the version of the
 # workspace's subsecond (their hot-patch protocols must match).
 find_dx() {
@@ -35,7 +36,6 @@ find_dx() {
         cargo install --locked "dioxus-cli@$DX_VERSION" || { echo "FAIL: could not install dx"; exit 1; }
         dx=$HOME/.cargo/bin/dx
     fi
-    local dx_version lock_version
     dx_version=$("$dx" --version 2>/dev/null | awk '{print $2}')
     lock_version=$(awk '/^name = "subsecond"$/ {getline; gsub(/[^0-9.]/, ""); print; exit}' "$repo/Cargo.lock")
     if [ "$dx_version" != "$lock_version" ]; then
@@ -149,3 +149,34 @@ edit() {
     save_line=$(lines)
     mv "$state/edit.tmp" "$file" && save_time=$(now)
 }
+
+# remaining, cap N: seconds left before $deadline (the whole run's), and N
+# capped by it.
+remaining() { echo $((deadline - $(date +%s))); }
+cap() { local r; r=$(remaining); [ "$1" -lt "$r" ] && echo "$1" || echo "$r"; }
+app_pid=
+app_alive() { [ -z "$app_pid" ] || kill -0 "$app_pid" 2>/dev/null; }
+dx_alive() { kill -0 "$dx_pid" 2>/dev/null; }
+
+# wait_for FROM_LINE ERE TIMEOUT: the first line of $slog after FROM_LINE
+# matching ERE -> $hit_line / $hit. 1 on timeout, 2 when dx (or the app,
+# once $app_pid is known) died.
+hit_line=
+hit=
+wait_for() {
+    local from=$1 until r
+    until=$(($(date +%s) + $(cap "$3")))
+    while :; do
+        refresh
+        r=$(PAT="$2" awk -v from="$from" 'NR > from && $0 ~ ENVIRON["PAT"] { print NR "\t" $0; exit }' "$slog")
+        if [ -n "$r" ]; then
+            hit_line=${r%%$'\t'*}
+            hit=${r#*$'\t'}
+            return 0
+        fi
+        { dx_alive && app_alive; } || return 2
+        [ "$(date +%s)" -lt "$until" ] || return 1
+        sleep 0.1
+    done
+}
+

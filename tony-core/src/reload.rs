@@ -145,3 +145,29 @@ pub enum StateRestore {
         reason: String,
     },
 }
+
+impl ReloadResult {
+    /// A result in which no plugin was reloaded: refused before anything
+    /// started (`error`), or a swap alone.
+    pub(crate) fn none_reloaded(
+        plugin: String,
+        trigger: Trigger,
+        error: Option<ReloadError>,
+    ) -> Self {
+        ReloadResult {
+            success: error.is_none(),
+            error,
+            plugin,
+            previous_version: None,
+            new_version: None,
+            state_preserved: false,
+            states: Vec::new(),
+            dependents_reloaded: Vec::new(),
+            attempts: 0,
+            rolled_back: false,
+            failed: Vec::new(),
+            trigger,
+            duration: Default::default(),
+        }
+    }
+}

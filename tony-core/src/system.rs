@@ -407,23 +407,10 @@ impl PluginSystem {
 /// The result of a reload refused before it started.
 pub(crate) fn refused(names: &[String], trigger: Trigger, message: String) -> ReloadResult {
     let plugin = names.first().cloned().unwrap_or_default();
-    ReloadResult {
-        success: false,
-        error: Some(ReloadError {
-            plugin: plugin.clone(),
-            stage: Stage::Validate,
-            message,
-        }),
-        plugin,
-        previous_version: None,
-        new_version: None,
-        state_preserved: false,
-        states: Vec::new(),
-        dependents_reloaded: Vec::new(),
-        attempts: 0,
-        rolled_back: false,
-        failed: Vec::new(),
-        trigger,
-        duration: Default::default(),
-    }
+    let error = ReloadError {
+        plugin: plugin.clone(),
+        stage: Stage::Validate,
+        message,
+    };
+    ReloadResult::none_reloaded(plugin, trigger, Some(error))
 }

@@ -239,18 +239,9 @@ fn swap_only(swap: &mut dyn Swap, trigger: Trigger, started: Instant) -> ReloadR
         fail("", Stage::Swap, e)
     });
     ReloadResult {
-        success: error.is_none(),
-        plugin: String::new(),
-        previous_version: None,
-        new_version: None,
-        error,
         state_preserved: true,
-        states: Vec::new(),
-        dependents_reloaded: Vec::new(),
         attempts: 1,
-        rolled_back: false,
-        failed: Vec::new(),
-        trigger,
         duration: started.elapsed(),
+        ..ReloadResult::none_reloaded(String::new(), trigger, error)
     }
 }
