@@ -147,8 +147,9 @@ pub enum StateRestore {
 }
 
 impl ReloadResult {
-    /// A result in which no plugin was reloaded: refused before anything
-    /// started (`error`), or a swap alone.
+    /// A result in which no plugin was reloaded (yet): refused before
+    /// anything started (`error`), a swap alone, or the start of a
+    /// transaction.
     pub(crate) fn none_reloaded(
         plugin: String,
         trigger: Trigger,

@@ -35,22 +35,13 @@ pub(crate) fn run(
         trigger: trigger.clone(),
     });
 
+    let previous = engine.read(&primary, |e| e.descriptor.metadata.version().clone());
     let mut result = ReloadResult {
         success: false,
-        plugin: primary.clone(),
-        previous_version: engine.read(&primary, |e| e.descriptor.metadata.version().clone()),
-        new_version: None,
-        error: None,
-        state_preserved: false,
-        states: Vec::new(),
-        dependents_reloaded: Vec::new(),
-        attempts: 0,
-        rolled_back: false,
-        failed: Vec::new(),
-        trigger,
-        duration: Default::default(),
+        previous_version: previous.clone(),
+        new_version: previous,
+        ..ReloadResult::none_reloaded(primary.clone(), trigger, None)
     };
-    result.new_version = result.previous_version.clone();
 
     let outcome = plan(engine, targets, config.reload_dependents, swap)
         .and_then(|(order, candidates)| {
