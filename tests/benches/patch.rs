@@ -8,7 +8,7 @@
 //! ```
 //!
 //! The table is built the way a real dx table looks: every plugin's
-//! functions are in it (its code table, create, save, a method, `activate`:
+//! functions are in it (its hot entry, create, save, a method, `activate`:
 //! 500 entries; dx sent 545-593 for a small crate); for 90 plugins they map
 //! to themselves (recompiled, unchanged), for 10 the code table (another
 //! code fingerprint) and the method map to new code, and the incoming
@@ -48,13 +48,13 @@ use std::time::{Duration, Instant};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use serde::{Deserialize, Serialize};
 use subsecond::JumpTable;
-use tony_core::__private::{MetadataParts, VTable};
+use tony_core::__private::{Generated as GeneratedCode, VTable};
 use tony_core::code_manifest::{self, CodeManifest};
 use tony_core::{
     BoxError, Context, Fingerprints, HotReloadConfig, Plugin, PluginDescriptor, PluginSystem,
     PluginType, tony_plugin,
 };
-use tony_hot::testing::{self, Patch, hot_key};
+use tony_hot::testing::{self, Patch, fn_key, hot_key};
 
 /// What the bench needs of each generated plugin type.
 trait Generated: PluginType {
@@ -66,8 +66,9 @@ trait Generated: PluginType {
     fn call_value(&self) -> u64;
     /// Asks the plugin's fingerprints of `patch`'s code.
     fn peek(patch: &Patch) -> Option<Fingerprints>;
-    /// The original code's metadata and table (`__tony_plugin_code`).
-    fn code() -> (MetadataParts, VTable);
+    /// The changed plugin's hot entry: its table answers with the new
+    /// fingerprints.
+    fn code_v2() -> &'static GeneratedCode;
 }
 
 /// The new code of a changed plugin: another code fingerprint...
@@ -79,12 +80,15 @@ fn fingerprints_v2<T: Generated>() -> Fingerprints {
     }
 }
 
-/// The changed plugin's `__tony_plugin_code`: its table answers with the
-/// new fingerprints...
-fn code_v2<T: Generated>() -> (MetadataParts, VTable) {
-    let (parts, mut table) = T::code();
-    table.fingerprints = fingerprints_v2::<T>;
-    (parts, table)
+/// The changed plugin's code: its table answers with the new fingerprints...
+fn code_v2<T: Generated>(code: &GeneratedCode) -> GeneratedCode {
+    GeneratedCode {
+        vtable: VTable {
+            fingerprints: fingerprints_v2::<T>,
+            ..code.vtable
+        },
+        ..*code
+    }
 }
 
 /// ...and another method body.
@@ -153,15 +157,15 @@ macro_rules! plugins {
             impl Generated for $ty {
                 fn entries(changed: bool) -> Vec<(u64, u64)> {
                     let same = |k: u64| (k, k);
-                    let code = hot_key(&<$ty>::__tony_plugin_code);
+                    let code = fn_key(<$ty>::__tony_plugin_code);
                     let value = hot_key(&<$ty>::__tony_hot_value);
                     let mut entries = vec![
-                        same(hot_key(&<$ty>::__tony_plugin_create)),
+                        same(hot_key(&tony_core::__private::create::<$ty>)),
                         same(hot_key(&<$ty>::__tony_hot_Plugin_activate)),
-                        same(hot_key(&<$ty>::__tony_plugin_save)),
+                        same(hot_key(&tony_core::__private::serde_save::<$ty>)),
                     ];
                     if changed {
-                        entries.push((code, hot_key(&code_v2::<$ty>)));
+                        entries.push((code, fn_key(<$ty as Generated>::code_v2)));
                         entries.push((value, hot_key(&value_v2::<$ty>)));
                     } else {
                         entries.push(same(code));
@@ -171,11 +175,13 @@ macro_rules! plugins {
                 }
 
                 fn original_fingerprints() -> Fingerprints {
-                    (<$ty>::__tony_plugin_code().1.fingerprints)()
+                    (<$ty>::__tony_plugin_code().vtable.fingerprints)()
                 }
 
-                fn code() -> (MetadataParts, VTable) {
-                    <$ty>::__tony_plugin_code()
+                fn code_v2() -> &'static GeneratedCode {
+                    static CODE: std::sync::LazyLock<GeneratedCode> =
+                        std::sync::LazyLock::new(|| code_v2::<$ty>(<$ty>::__tony_plugin_code()));
+                    &CODE
                 }
 
                 fn call_value(&self) -> u64 {
@@ -184,9 +190,9 @@ macro_rules! plugins {
 
                 fn peek(patch: &Patch) -> Option<Fingerprints> {
                     patch
-                        .peek(<$ty>::__tony_plugin_code)
+                        .peek_fn(<$ty>::__tony_plugin_code)
                         .unwrap()
-                        .map(|(_, table)| (table.fingerprints)())
+                        .map(|code| (code.vtable.fingerprints)())
                 }
             }
         )*

@@ -299,10 +299,10 @@ fn alpha_fingerprints_panic() -> Fingerprints {
     panic!("the new fingerprint fn panics");
 }
 
-fn alpha_code_panicking() -> (MetadataParts, VTable) {
-    let (parts, mut table) = Alpha::__tony_plugin_code();
-    table.fingerprints = alpha_fingerprints_panic;
-    (parts, table)
+fn alpha_code_panicking() -> &'static Generated {
+    static CODE: LazyLock<Generated> =
+        LazyLock::new(|| with_fingerprints(Alpha::__tony_plugin_code(), alpha_fingerprints_panic));
+    &CODE
 }
 
 #[test]
@@ -318,8 +318,8 @@ fn a_patch_whose_new_fingerprint_fn_panics_is_rolled_back() {
             table(vec![
                 (hot_key(&Alpha::__tony_hot_step), hot_key(&alpha_step_v2)),
                 (
-                    hot_key(&Alpha::__tony_plugin_code),
-                    hot_key(&alpha_code_panicking),
+                    fn_key(Alpha::__tony_plugin_code),
+                    fn_key(alpha_code_panicking),
                 ),
             ]),
             incoming([code_of("hp-alpha").with_method("step", 0x5eed_0001)]),

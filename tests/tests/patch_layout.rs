@@ -45,7 +45,7 @@ fn a_changed_state_layout_is_migrated_by_the_new_code() {
         &system,
         (
             table(vec![
-                (hot_key(&Gamma::__tony_plugin_code), hot_key(&gamma_code_v2)),
+                (fn_key(Gamma::__tony_plugin_code), fn_key(gamma_code_v2)),
                 (
                     hot_key(&Gamma::__tony_hot_Plugin_migrate),
                     hot_key(&gamma_migrate_v2),
@@ -104,8 +104,8 @@ fn a_changed_state_layout_without_migration_resets_and_says_so() {
         &system,
         (
             table(vec![(
-                hot_key(&Delta::__tony_plugin_code),
-                hot_key(&delta_code_v2),
+                fn_key(Delta::__tony_plugin_code),
+                fn_key(delta_code_v2),
             )]),
             incoming([code_of("hp-delta").with_state(delta_fingerprints_v2().state)]),
         ),

@@ -6,8 +6,9 @@ pub use inventory;
 pub use crate::code_manifest::{BlockCode, ImplBlock};
 pub use crate::config_file::{Error as ConfigFileError, PluginConfigFile};
 pub use crate::descriptor::{
-    CheckConfig, PluginDescriptor, PluginResult, VTable, check_config, is_no_migration, migrate,
-    serde_load, serde_save, stateless_load, stateless_migrate, stateless_save,
+    CheckConfig, CodeEntry, Generated, MetadataParts, PluginDescriptor, PluginResult, VTable,
+    check_config, create, is_no_migration, migrate, serde_load, serde_save, stateless_load,
+    stateless_migrate, stateless_save,
 };
 pub use crate::fingerprint::Fingerprints;
 pub use crate::plugin::{BoxError, Plugin};
@@ -24,28 +25,11 @@ use std::any::TypeId;
 use crate::descriptor;
 use crate::metadata::{Metadata, SourceLocation};
 
-/// The literal parts of a `#[tony_plugin]` attribute, validated at compile time.
-pub struct MetadataParts {
-    /// `name = "..."`.
-    pub name: &'static str,
-    /// `version = "..."` or the crate's version.
-    pub version: &'static str,
-    /// `description = "..."` or the doc comment.
-    pub description: &'static str,
-    /// `min_tony_version = "..."`.
-    pub min_tony_version: Option<&'static str>,
-    /// `(name, range, optional)` for each dependency.
-    pub dependencies: &'static [(&'static str, &'static str, bool)],
-    /// `state_version = N`.
-    pub state_version: u32,
-    /// Absolute path of the source file.
-    pub file: &'static str,
-    /// Line of the struct.
-    pub line: u32,
-}
-
-/// Builds a descriptor from the attribute's parts and the generated table.
-pub fn descriptor(parts: MetadataParts, vtable: VTable) -> PluginDescriptor {
+/// The descriptor of the plugin whose hot entry is `entry`: the metadata of
+/// the newest code, and functions looked up through `entry` each time they
+/// are called, so that after a hot patch every one of them is the patch's.
+pub fn descriptor(entry: CodeEntry) -> PluginDescriptor {
+    let parts = PluginDescriptor::newest(entry).metadata;
     let mut m = Metadata::new(parts.name, parts.version)
         .with_description(parts.description)
         .with_state_version(parts.state_version)
@@ -60,7 +44,7 @@ pub fn descriptor(parts: MetadataParts, vtable: VTable) -> PluginDescriptor {
             m.with_dependency(name, req)
         };
     }
-    PluginDescriptor::from_parts(m, vtable)
+    PluginDescriptor::from_entry(m, entry)
 }
 
 /// Calls `f` with `args`: through subsecond's jump table with the `hot`
@@ -74,27 +58,15 @@ where
     crate::hot::call_unchecked(f, args)
 }
 
-/// The fingerprints of plugin `name` of type `T`: the state layout from
-/// `own` (what the code calling this, the newest, says of its struct); the
-/// code from the manifest of the code now running, which covers the struct
-/// and every impl block (see `code_manifest.rs`).
-pub fn plugin_fingerprints<T: 'static>(name: &str, own: Fingerprints) -> Fingerprints {
+/// The fingerprints of plugin type `T`: the state layout from its
+/// `STATE_FINGERPRINT` (this compilation's, the newest when called through
+/// the newest table); the code from the manifest of the code now running,
+/// which covers the struct and every impl block (see `code_manifest.rs`).
+pub fn fingerprints<T: PluginType>() -> Fingerprints {
     descriptor::note_type::<T>();
     Fingerprints {
-        code: crate::code_manifest::running_code(name, TypeId::of::<T>()).unwrap_or(own.code),
-        state: own.state,
-    }
-}
-
-/// Checks `plugin`'s table of `file` with `check`, the newest code's check
-/// (none: the newest code dropped the plugin's config type, nothing to check).
-pub fn check_config_with(
-    check: Option<CheckConfig>,
-    file: &PluginConfigFile,
-    plugin: &str,
-) -> Result<(), ConfigFileError> {
-    match check {
-        Some(check) => check(file, plugin),
-        None => Ok(()),
+        code: crate::code_manifest::running_code(T::NAME, TypeId::of::<T>())
+            .unwrap_or(T::STRUCT_CODE),
+        state: T::STATE_FINGERPRINT,
     }
 }

@@ -182,7 +182,7 @@ fn take_one(engine: &Engine, name: &str) -> Result<Taken, (ReloadError, Option<T
         };
     };
 
-    let save = descriptor.vtable.save;
+    let save = descriptor.vtable().save;
     let bytes = match contain(name, "snapshot", || save(&*old)) {
         Ok(b) => b,
         Err(e) => {
@@ -267,7 +267,7 @@ fn rebuild_and_activate(
     let descriptor = engine
         .descriptor(name)
         .ok_or_else(|| fail(name, Stage::Restore, "vanished"))?;
-    let vt = descriptor.vtable;
+    let vt = descriptor.vtable();
     let snapshot = t.restore.as_ref().unwrap_or(&t.snapshot);
     let live = contain(name, "fingerprints", || Ok((vt.fingerprints)()))
         .map_err(|e| fail(name, Stage::Restore, e))?;

@@ -26,7 +26,7 @@ use crate::snapshot::{self, NoMigration, OldState};
 #[derive(Clone)]
 pub struct PluginDescriptor {
     pub(crate) metadata: Arc<Metadata>,
-    pub(crate) vtable: VTable,
+    functions: Functions,
     /// The Rust type behind it, when known without asking the code (see
     /// [`PluginDescriptor::type_name`]).
     type_name: Option<&'static str>,
@@ -89,17 +89,54 @@ impl PluginDescriptor {
     /// Declares the plugin's typed configuration: a changed `[plugins.<name>]`
     /// table is deserialized into `C` before anything reloads, and rejected
     /// (the old configuration kept) when it does not fit.
+    ///
+    /// For descriptors built by hand; a `#[tony_plugin]` type declares its
+    /// configuration in the attribute (`config = C`), and this leaves its
+    /// descriptor as it is.
     pub fn with_config<C: DeserializeOwned>(mut self) -> Self {
-        self.vtable.check_config = Some(check_config::<C>);
+        if let Functions::Fixed(vtable) = &mut self.functions {
+            vtable.check_config = Some(check_config::<C>);
+        }
         self
     }
 
     pub(crate) fn from_parts(metadata: Metadata, vtable: VTable) -> Self {
         PluginDescriptor {
             metadata: Arc::new(metadata),
-            vtable,
+            functions: Functions::Fixed(vtable),
             type_name: None,
         }
+    }
+
+    /// A descriptor whose functions are those of the newest code behind
+    /// `entry` (see [`__private::descriptor`](crate::__private::descriptor)).
+    pub(crate) fn from_entry(metadata: Metadata, entry: CodeEntry) -> Self {
+        PluginDescriptor {
+            metadata: Arc::new(metadata),
+            functions: Functions::Hot(entry),
+            type_name: None,
+        }
+    }
+
+    /// The functions to call now: after a hot patch of a `#[tony_plugin]`
+    /// type, the patch's. For such a type this calls its hot entry, which
+    /// only returns a reference to a `static`; the functions in the table
+    /// are user code, which callers run contained.
+    pub(crate) fn vtable(&self) -> VTable {
+        match self.functions {
+            Functions::Fixed(vtable) => vtable,
+            Functions::Hot(entry) => Self::newest(entry).vtable,
+        }
+    }
+
+    /// What the newest code behind the hot entry `entry` generated.
+    pub(crate) fn newest(entry: CodeEntry) -> &'static Generated {
+        // SAFETY: every version of a hot entry is a `CodeEntry`: the macro
+        // generates no other signature, and `Generated` lives here, in a
+        // crate that is never patched.
+        #[allow(unsafe_code)]
+        let entry = unsafe { crate::hot::latest(entry) };
+        entry()
     }
 
     /// The Rust type this descriptor stands for (`std::any::type_name`), as
@@ -112,9 +149,9 @@ impl PluginDescriptor {
             return self.type_name;
         }
         SEEN_TYPE.with(|t| t.set(None));
-        let fingerprints = self.vtable.fingerprints;
-        let asked =
-            containment::contain(self.metadata.name(), "fingerprints", || Ok(fingerprints()));
+        let asked = containment::contain(self.metadata.name(), "fingerprints", || {
+            Ok((self.vtable().fingerprints)())
+        });
         let seen = SEEN_TYPE.with(|t| t.replace(None));
         asked.ok().and(seen)
     }
@@ -142,6 +179,15 @@ impl fmt::Debug for PluginDescriptor {
     }
 }
 
+/// Where a descriptor's functions come from.
+#[derive(Clone, Copy)]
+enum Functions {
+    /// A table built once ([`PluginDescriptor::serde`], ...).
+    Fixed(VTable),
+    /// The table of the newest code behind a `#[tony_plugin]` hot entry.
+    Hot(CodeEntry),
+}
+
 thread_local! {
     /// The type whose fingerprints were last asked on this thread.
     static SEEN_TYPE: Cell<Option<&'static str>> = const { Cell::new(None) };
@@ -161,12 +207,14 @@ fn layout_fingerprints<T>() -> Fingerprints {
     }
 }
 
-fn create<T: Plugin + Default>() -> Box<dyn Plugin> {
+/// A new instance of `T`, from its `Default`.
+pub fn create<T: Plugin + Default>() -> Box<dyn Plugin> {
     Box::new(T::default())
 }
 
-/// The functions the system calls on a plugin type. Generated code routes
-/// each through `__private::hot_call`, so after a hot patch the new code answers.
+/// The functions the system calls on a plugin type. For a `#[tony_plugin]`
+/// type the system asks the newest code for its table each time, so after a
+/// hot patch the new code answers.
 #[derive(Clone, Copy)]
 pub struct VTable {
     /// The code and state fingerprints of the code now running.
@@ -181,6 +229,47 @@ pub struct VTable {
     pub migrate: fn(&OldState<'_>) -> PluginResult,
     /// Checks the plugin's table of a configuration file against its config type.
     pub check_config: Option<CheckConfig>,
+}
+
+/// What `#[tony_plugin]` generates for one plugin: one `static` in the
+/// user's crate, returned by the plugin's hot entry (`__tony_plugin_code`).
+///
+/// Everything else the plugin needs is a tony-core generic instantiated
+/// with the plugin type (`serde_save::<T>`, `create::<T>`, ...). The
+/// compiler places such instances in codegen units of their own, apart from
+/// the module that defines the plugin, so an edit of a plugin's method
+/// recompiles the module's own code and not this machinery (issue 12).
+#[derive(Clone, Copy)]
+pub struct Generated {
+    /// The attribute's literal parts.
+    pub metadata: MetadataParts,
+    /// The functions of this compilation.
+    pub vtable: VTable,
+}
+
+/// A plugin's hot entry: the [`Generated`] code of the compilation that
+/// answers (after a hot patch, the patch's).
+pub type CodeEntry = fn() -> &'static Generated;
+
+/// The literal parts of a `#[tony_plugin]` attribute, validated at compile time.
+#[derive(Clone, Copy)]
+pub struct MetadataParts {
+    /// `name = "..."`.
+    pub name: &'static str,
+    /// `version = "..."` or the crate's version.
+    pub version: &'static str,
+    /// `description = "..."` or the doc comment.
+    pub description: &'static str,
+    /// `min_tony_version = "..."`.
+    pub min_tony_version: Option<&'static str>,
+    /// `(name, range, optional)` for each dependency.
+    pub dependencies: &'static [(&'static str, &'static str, bool)],
+    /// `state_version = N`.
+    pub state_version: u32,
+    /// Absolute path of the source file.
+    pub file: &'static str,
+    /// Line of the struct.
+    pub line: u32,
 }
 
 /// An instance, or why it could not be built.

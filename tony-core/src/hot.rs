@@ -85,8 +85,14 @@ where
 /// non-generic function compiled once in tony-core, not subsecond's generic
 /// `try_call` instantiated for every hot function in the user's crate,
 /// which dominated what `#[tony_plugin]` cost a patch to recompile.
+///
+/// `#[inline]`, not `#[inline(always)]`: in an unoptimized build rustc
+/// copies an `inline(always)` fn into every codegen unit that calls it,
+/// which put this whole body in each generated method, in the module an
+/// edit recompiles. Now each instance is compiled once, in a unit of its
+/// own; optimized builds still inline it.
 #[cfg(feature = "hot")]
-#[inline(always)]
+#[inline]
 #[allow(unsafe_code)]
 pub(crate) fn call_unchecked<F, A, M>(mut f: F, args: A) -> F::Return
 where
@@ -108,6 +114,39 @@ where
 }
 
 /// The address the installed jump table maps `key` to, if any.
+/// The newest version of `f`: where the jump table maps it after a hot
+/// patch, `f` itself otherwise. Looked up by the function's own address,
+/// which the table maps like every symbol a patch shares with the binary.
+///
+/// # Safety
+///
+/// Every version of `f` a patch can bring has `f`'s signature. True of a
+/// plugin's hot entry: generated with one signature whose types live in
+/// tony-core, which is never patched.
+#[cfg(feature = "hot")]
+#[allow(unsafe_code)]
+pub(crate) unsafe fn latest<R>(f: fn() -> R) -> fn() -> R {
+    match patched(f as usize as u64) {
+        // SAFETY: the table maps `f` to the same-named function of the
+        // patch library, of the same signature (the caller's promise). The
+        // library is never unloaded.
+        Some(new) => unsafe { std::mem::transmute::<usize, fn() -> R>(new as usize) },
+        None => f,
+    }
+}
+
+/// Without the `hot` feature there is no table: `f` is the newest.
+///
+/// # Safety
+///
+/// None needed; `unsafe` only to match the `hot` version.
+#[cfg(not(feature = "hot"))]
+#[allow(unsafe_code)]
+#[inline(always)]
+pub(crate) unsafe fn latest<R>(f: fn() -> R) -> fn() -> R {
+    f
+}
+
 #[cfg(feature = "hot")]
 #[allow(unsafe_code)]
 fn patched(key: u64) -> Option<u64> {

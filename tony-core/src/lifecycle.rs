@@ -108,7 +108,7 @@ fn activate(engine: &Engine, name: &str) -> Result<(), BoxError> {
     else {
         return Err(format!("unknown plugin `{name}`").into());
     };
-    let vt = descriptor.vtable;
+    let vt = descriptor.vtable();
     // Built in one contained call and activated in another, the instance
     // outside both: a panicking `activate` must not drop it while unwinding
     // (a `Drop` that panics then would abort the process).

@@ -56,7 +56,7 @@ impl PluginSystem {
             let Some(check) = self
                 .engine
                 .descriptor(name)
-                .and_then(|d| d.vtable.check_config)
+                .and_then(|d| d.vtable().check_config)
             else {
                 continue;
             };

@@ -24,7 +24,7 @@ impl PluginSystem {
                 let Some(d) = self.engine.read(name, |e| e.descriptor.clone()) else {
                     return;
                 };
-                let save = d.vtable.save;
+                let save = d.vtable().save;
                 out = Some(
                     contain(name, "snapshot", || save(instance)).map(|bytes| Snapshot {
                         plugin: name.to_owned(),

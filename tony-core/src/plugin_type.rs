@@ -52,6 +52,11 @@ pub trait PluginType: Plugin + Sized {
     /// another shape.
     const STATE_FINGERPRINT: u64;
 
+    /// Not API: the hash `#[tony_plugin]` takes of the struct, for the code
+    /// fingerprint of a type the running code's manifest does not know yet.
+    #[doc(hidden)]
+    const STRUCT_CODE: u64 = 0;
+
     /// Everything the registry needs to know about this type.
     fn descriptor() -> PluginDescriptor;
 }

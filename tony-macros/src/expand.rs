@@ -3,14 +3,16 @@
 //! For a struct:
 //!
 //! - the struct itself, unchanged;
-//! - hidden inherent fns on it (`__tony_plugin_*`): its metadata, its
-//!   fingerprints and its default instance, each a fn item named after the
-//!   type (a hot patch maps functions by symbol, so these names must not
+//! - one hidden inherent fn on it, the plugin's hot entry
+//!   `__tony_plugin_code`, which returns a `static`: the metadata and a
+//!   table of tony-core generics instantiated with the type (named after
+//!   the type: a hot patch maps functions by symbol, so the name must not
 //!   shift when another plugin is added before it in the same module);
-//! - `impl PluginType`, whose `descriptor()` builds the metadata and a
-//!   `VTable` of non-capturing closures, each of which calls a fn item
-//!   through `__private::hot_call`: after a hot patch the new code answers
-//!   (new fingerprints, new metadata, a deserializer for the new layout);
+//! - `impl PluginType`: the name, the state fingerprint, the struct's hash,
+//!   and `descriptor()`, which hands the entry to tony-core; tony-core
+//!   calls the newest entry through the jump table, so after a hot patch
+//!   the new code answers (new metadata, a deserializer for the new
+//!   layout);
 //! - an `inventory::submit!` of the descriptor fn, through
 //!   `__private::inventory`, so the user's crate needs no inventory
 //!   dependency.
@@ -72,11 +74,8 @@ fn plugin_struct(p: &Plugin<'_>, source: &Source) -> TokenStream {
     let item = &p.input.item;
     let ident = &item.ident;
     let span = ident.span();
-    let plugin_trait = tony("Plugin");
     let plugin_type = tony("PluginType");
     let descriptor = tony("PluginDescriptor");
-    let fingerprints = tony("Fingerprints");
-    let hot = quote!(::tony_core::__private::hot_call);
 
     let name = &p.name;
     let version = match p.version {
@@ -122,52 +121,42 @@ fn plugin_struct(p: &Plugin<'_>, source: &Source) -> TokenStream {
         )
     };
     // Only the paths carry the struct's span, so that a missing `Serialize`
-    // (say) is one error, at the struct's name; the arguments must stay at
-    // the call site, like the parameters they name, or a plugin declared by
-    // a `macro_rules!` would not see them (hygiene).
-    let save_fn = quote_spanned!(span=> #save);
-    let load_fn = quote_spanned!(span=> #load);
-    let migrate_fn = quote_spanned!(span=> #migrate);
-    let default = quote_spanned!(span=> <Self as ::core::default::Default>::default());
-    let (check_config, check_config_fn) = match p.config {
+    // or `Default` (say) is one error, at the struct's name.
+    let save = quote_spanned!(span=> #save);
+    let load = quote_spanned!(span=> #load);
+    let migrate = quote_spanned!(span=> #migrate);
+    let create = quote_spanned!(span=> ::tony_core::__private::create::<#ident>);
+    let check_config = match p.config {
         Some(ty) => {
             let check = quote_spanned!(syn::spanned::Spanned::span(ty)=> ::tony_core::__private::check_config::<#ty>);
-            (
-                quote!(::core::option::Option::Some(
-                    Self::__tony_plugin_check_config
-                )),
-                quote! {
-                    #[doc(hidden)]
-                    fn __tony_plugin_check_config(
-                        file: &::tony_core::__private::PluginConfigFile,
-                        plugin: &str,
-                    ) -> ::core::result::Result<(), ::tony_core::__private::ConfigFileError> {
-                        #check(file, plugin)
-                    }
-                },
-            )
+            quote!(::core::option::Option::Some(#check))
         }
-        None => (quote!(::core::option::Option::None), quote!()),
+        None => quote!(::core::option::Option::None),
     };
 
-    // One hot fn per plugin, `__tony_plugin_code`: its metadata and a table
-    // of direct fn pointers to *this* compilation's functions. The
-    // descriptor's table calls it through the jump table each time, so after
-    // a patch every entry is the new code's (a deserializer for the new
-    // layout, say), while the user's crate compiles one hot call per plugin
-    // instead of one per entry. Its signature names no user type, so its
-    // symbol survives any edit of the struct (a generic instance such as
-    // `serde_save::<Counter>` would get a new one, which the patch's table
-    // could not map).
+    // The plugin's hot entry, `__tony_plugin_code`, returns one `static`:
+    // its metadata and a table of direct fn pointers to *this*
+    // compilation's functions. The descriptor asks the newest entry
+    // through the jump table each time, so after a patch every function is
+    // the new code's (a deserializer for the new layout, say). Its
+    // signature names no user type, so its symbol survives any edit of the
+    // struct (a generic instance such as `serde_save::<Counter>` gets a
+    // new one when a field is added, which the table could not map).
+    //
+    // Everything else is a tony-core generic instantiated with the type:
+    // rustc compiles those in codegen units apart from the module that
+    // defines the plugin, so a patch that edits a method recompiles little
+    // besides the user's own code (see `Generated`). The static names the
+    // type, not `Self`, which an item nested in a fn cannot use.
     quote! {
         #item
 
         const _: () = {
             impl #ident {
                 #[doc(hidden)]
-                fn __tony_plugin_code() -> (::tony_core::__private::MetadataParts, ::tony_core::__private::VTable) {
-                    (
-                        ::tony_core::__private::MetadataParts {
+                fn __tony_plugin_code() -> &'static ::tony_core::__private::Generated {
+                    static CODE: ::tony_core::__private::Generated = ::tony_core::__private::Generated {
+                        metadata: ::tony_core::__private::MetadataParts {
                             name: #name,
                             version: #version,
                             description: #description,
@@ -177,46 +166,16 @@ fn plugin_struct(p: &Plugin<'_>, source: &Source) -> TokenStream {
                             file: #file,
                             line: #line,
                         },
-                        ::tony_core::__private::VTable {
-                            fingerprints: || ::tony_core::__private::plugin_fingerprints::<Self>(
-                                #name,
-                                #fingerprints { code: #code, state: #state },
-                            ),
-                            create: Self::__tony_plugin_create,
-                            save: Self::__tony_plugin_save,
-                            load: Self::__tony_plugin_load,
-                            migrate: Self::__tony_plugin_migrate,
+                        vtable: ::tony_core::__private::VTable {
+                            fingerprints: ::tony_core::__private::fingerprints::<#ident>,
+                            create: #create,
+                            save: #save,
+                            load: #load,
+                            migrate: #migrate,
                             check_config: #check_config,
                         },
-                    )
-                }
-
-                /// The table of the code running now (after a patch, the patch's).
-                #[doc(hidden)]
-                fn __tony_plugin_now() -> ::tony_core::__private::VTable {
-                    #hot(Self::__tony_plugin_code, ()).1
-                }
-
-                #[doc(hidden)]
-                fn __tony_plugin_create() -> ::std::boxed::Box<dyn #plugin_trait> {
-                    ::std::boxed::Box::new(#default)
-                }
-
-                #[doc(hidden)]
-                fn __tony_plugin_save(plugin: &dyn #plugin_trait) -> ::core::result::Result<::std::vec::Vec<u8>, ::tony_core::__private::BoxError> {
-                    #save_fn(plugin)
-                }
-
-                #[doc(hidden)]
-                fn __tony_plugin_load(bytes: &[u8]) -> ::tony_core::__private::PluginResult {
-                    #load_fn(bytes)
-                }
-
-                #check_config_fn
-
-                #[doc(hidden)]
-                fn __tony_plugin_migrate(old: &::tony_core::__private::OldState<'_>) -> ::tony_core::__private::PluginResult {
-                    #migrate_fn(old)
+                    };
+                    &CODE
                 }
             }
 
@@ -224,29 +183,10 @@ fn plugin_struct(p: &Plugin<'_>, source: &Source) -> TokenStream {
             impl #plugin_type for #ident {
                 const NAME: &'static str = #name;
                 const STATE_FINGERPRINT: u64 = #state;
+                const STRUCT_CODE: u64 = #code;
 
                 fn descriptor() -> #descriptor {
-                    let (parts, now) = #hot(Self::__tony_plugin_code, ());
-                    ::tony_core::__private::descriptor(
-                        parts,
-                        ::tony_core::__private::VTable {
-                            fingerprints: || (Self::__tony_plugin_now().fingerprints)(),
-                            create: || (Self::__tony_plugin_now().create)(),
-                            save: |plugin| (Self::__tony_plugin_now().save)(plugin),
-                            load: |bytes| (Self::__tony_plugin_now().load)(bytes),
-                            migrate: |old| (Self::__tony_plugin_now().migrate)(old),
-                            check_config: match now.check_config {
-                                ::core::option::Option::Some(_) => ::core::option::Option::Some(|file, plugin| {
-                                    ::tony_core::__private::check_config_with(
-                                        Self::__tony_plugin_now().check_config,
-                                        file,
-                                        plugin,
-                                    )
-                                }),
-                                ::core::option::Option::None => ::core::option::Option::None,
-                            },
-                        },
-                    )
+                    ::tony_core::__private::descriptor(Self::__tony_plugin_code)
                 }
             }
 

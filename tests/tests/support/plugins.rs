@@ -9,11 +9,11 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 
 use serde::{Deserialize, Serialize};
 use subsecond::JumpTable;
-use tony_core::__private::{MetadataParts, VTable};
+use tony_core::__private::{Generated, VTable};
 use tony_core::code_manifest::{self, CodeManifest, PluginCode};
 use tony_core::{
     AccessError, BoxError, ChangeKind, Context, Event, EventKind, Fingerprints, HotReloadConfig,
@@ -21,7 +21,7 @@ use tony_core::{
     StateRestore, Trigger, tony_plugin,
 };
 use tony_hot::PatchError;
-use tony_hot::testing::{self, Patch, hot_key};
+use tony_hot::testing::{self, Patch, fn_key, hot_key};
 
 // ---------------------------------------------------------------------------
 // Serialisation and cleanup
@@ -251,7 +251,7 @@ fn beta_value_same(b: &Beta) -> u64 {
 
 /// A new state layout for gamma (code and state fingerprints change).
 fn gamma_fingerprints_v2() -> Fingerprints {
-    let old = (Gamma::__tony_plugin_code().1.fingerprints)();
+    let old = (Gamma::__tony_plugin_code().vtable.fingerprints)();
     Fingerprints {
         code: old.code ^ 1,
         state: old.state ^ 1,
@@ -260,10 +260,20 @@ fn gamma_fingerprints_v2() -> Fingerprints {
 
 /// Gamma's code with the new layout: what `__tony_plugin_code` answers in
 /// the patch.
-fn gamma_code_v2() -> (MetadataParts, VTable) {
-    let (parts, mut table) = Gamma::__tony_plugin_code();
-    table.fingerprints = gamma_fingerprints_v2;
-    (parts, table)
+fn gamma_code_v2() -> &'static Generated {
+    static CODE: LazyLock<Generated> = LazyLock::new(|| with_fingerprints(Gamma::__tony_plugin_code(), gamma_fingerprints_v2));
+    &CODE
+}
+
+/// `code` with other fingerprints: what a patch's hot entry answers.
+fn with_fingerprints(code: &Generated, fingerprints: fn() -> Fingerprints) -> Generated {
+    Generated {
+        vtable: VTable {
+            fingerprints,
+            ..code.vtable
+        },
+        ..*code
+    }
 }
 
 /// The new code's migration from the old layout (same fields here; the new
@@ -283,17 +293,16 @@ fn gamma_migrate_v2(old: &OldState<'_>) -> Result<Gamma, BoxError> {
 }
 
 fn delta_fingerprints_v2() -> Fingerprints {
-    let old = (Delta::__tony_plugin_code().1.fingerprints)();
+    let old = (Delta::__tony_plugin_code().vtable.fingerprints)();
     Fingerprints {
         code: old.code ^ 1,
         state: old.state ^ 1,
     }
 }
 
-fn delta_code_v2() -> (MetadataParts, VTable) {
-    let (parts, mut table) = Delta::__tony_plugin_code();
-    table.fingerprints = delta_fingerprints_v2;
-    (parts, table)
+fn delta_code_v2() -> &'static Generated {
+    static CODE: LazyLock<Generated> = LazyLock::new(|| with_fingerprints(Delta::__tony_plugin_code(), delta_fingerprints_v2));
+    &CODE
 }
 
 

@@ -35,7 +35,7 @@ pub(crate) use worker::PatchIntake;
 pub mod testing {
     pub use super::swap::apply_synthetic_patch;
     pub use super::table::synthetic::table;
-    pub use super::table::{Patch, capture, hot_key, original};
+    pub use super::table::{Patch, capture, fn_key, hot_key, original};
 
     /// The intake's sorting of devserver messages (pid and build filter),
     /// exposed for tests only.

@@ -100,6 +100,13 @@ pub fn hot_key<F: HotFunction<A, M>, A, M>(_f: &F) -> u64 {
     <F as HotFunction<A, M>>::call_it as *const () as u64
 }
 
+/// The jump-table key of a function called through a pointer: its own address in the running
+/// executable. tony-core looks a plugin's hot entry (`__tony_plugin_code`) up this way, as
+/// subsecond looks up pointer-sized callables.
+pub fn fn_key<R>(f: fn() -> R) -> u64 {
+    f as usize as u64
+}
+
 /// Loaded patch libraries and the runtime address of their `main`, by path. Never unloaded.
 static LIBS: Mutex<Option<HashMap<PathBuf, u64>>> = Mutex::new(None);
 
@@ -238,6 +245,24 @@ impl Patch {
     /// [`Patch::peek_with`] for functions without arguments (fingerprint functions).
     pub fn peek<F: HotFunction<(), M>, M>(&self, f: F) -> Result<Option<F::Return>, PatchError> {
         self.peek_with(f, ())
+    }
+
+    /// [`Patch::peek`] for a function called through a pointer ([`fn_key`]), such as a
+    /// plugin's hot entry: calls the version of `f` this table would install, or `Ok(None)`.
+    pub fn peek_fn<R>(&self, f: fn() -> R) -> Result<Option<R>, PatchError> {
+        let Some(addr) = self.resolve_key(fn_key(f)) else {
+            return Ok(None);
+        };
+        // SAFETY: as for `peek_with`: `addr` is the same-named function of the patch library,
+        // rebased as `apply_patch` rebases it; same signature, since `R` lives in a crate that is
+        // never patched (caller's rule); the library stays loaded.
+        let new = unsafe { std::mem::transmute::<usize, fn() -> R>(addr as usize) };
+        panic::catch_unwind(new)
+            .map(Some)
+            .map_err(|payload| PatchError::PeekPanicked {
+                lib: self.table.lib.clone(),
+                message: panic_message(payload.as_ref()),
+            })
     }
 
     /// Installs this table (replacing the current one) with `subsecond::apply_patch`, under
