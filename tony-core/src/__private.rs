@@ -23,28 +23,11 @@ pub use crate::hot::HotFunction;
 use std::any::TypeId;
 
 use crate::descriptor;
-use crate::metadata::{Metadata, SourceLocation};
 
-/// The descriptor of the plugin whose hot entry is `entry`: the metadata of
-/// the newest code, and functions looked up through `entry` each time they
-/// are called, so that after a hot patch every one of them is the patch's.
+/// The descriptor of the plugin whose hot entry is `entry` (what a
+/// generated `PluginType::descriptor` returns).
 pub fn descriptor(entry: CodeEntry) -> PluginDescriptor {
-    let parts = PluginDescriptor::newest(entry).metadata;
-    let mut m = Metadata::new(parts.name, parts.version)
-        .with_description(parts.description)
-        .with_state_version(parts.state_version)
-        .with_source(SourceLocation::new(parts.file, parts.line));
-    if let Some(v) = parts.min_tony_version {
-        m = m.with_min_tony_version(v);
-    }
-    for &(name, req, optional) in parts.dependencies {
-        m = if optional {
-            m.with_optional_dependency(name, req)
-        } else {
-            m.with_dependency(name, req)
-        };
-    }
-    PluginDescriptor::from_entry(m, entry)
+    PluginDescriptor::generated(entry)
 }
 
 /// Calls `f` with `args`: through subsecond's jump table with the `hot`

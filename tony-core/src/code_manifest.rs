@@ -27,7 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{LazyLock, Mutex, PoisonError};
 
 use crate::code_change::{ChangeKind, CodeDiff, PluginChange};
-use crate::descriptor::PluginDescriptor;
+use crate::descriptor::{CodeEntry, PluginDescriptor};
 use crate::registry::Registration;
 use crate::snapshot;
 
@@ -71,7 +71,7 @@ pub struct PluginCode {
     blocks: BTreeMap<&'static str, Vec<u64>>,
     /// `method` or `Trait::method` -> hash.
     methods: BTreeMap<&'static str, u64>,
-    descriptor: fn() -> PluginDescriptor,
+    entry: CodeEntry,
 }
 
 impl PluginCode {
@@ -113,7 +113,7 @@ impl PluginCode {
     /// manifest, the functions point into the patch library: only for
     /// plugin types the running binary does not have.
     pub fn descriptor(&self) -> PluginDescriptor {
-        (self.descriptor)()
+        PluginDescriptor::generated(self.entry)
     }
 
     /// What changed from `self` (old) to `new`, or `None` when nothing did.
@@ -209,11 +209,10 @@ impl PluginCode {
         self
     }
 
-    /// Another plugin type with this code: `name`, built by `descriptor`.
+    /// This code under another plugin name.
     #[must_use]
-    pub fn renamed(mut self, name: &'static str, descriptor: fn() -> PluginDescriptor) -> Self {
+    pub fn renamed(mut self, name: &'static str) -> Self {
         self.name = name;
-        self.descriptor = descriptor;
         self
     }
 }
@@ -268,7 +267,7 @@ impl CodeManifest {
                 state: s.state,
                 blocks: BTreeMap::new(),
                 methods: BTreeMap::new(),
-                descriptor: r.descriptor,
+                entry: r.entry,
             };
             for b in by_type.get(&(r.type_id)()).into_iter().flatten() {
                 code.blocks

@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use crate::config_file::{self, PluginConfigFile};
 use crate::containment;
 use crate::fingerprint::Fingerprints;
-use crate::metadata::Metadata;
+use crate::metadata::{Metadata, SourceLocation};
 use crate::plugin::{BoxError, Plugin};
 use crate::snapshot::{self, NoMigration, OldState};
 
@@ -108,11 +108,28 @@ impl PluginDescriptor {
         }
     }
 
-    /// A descriptor whose functions are those of the newest code behind
-    /// `entry` (see [`__private::descriptor`](crate::__private::descriptor)).
-    pub(crate) fn from_entry(metadata: Metadata, entry: CodeEntry) -> Self {
+    /// The descriptor of the `#[tony_plugin]` type whose hot entry is
+    /// `entry`: the metadata of the newest code, and functions looked up
+    /// through `entry` each time they are called, so that after a hot patch
+    /// every one of them is the patch's.
+    pub(crate) fn generated(entry: CodeEntry) -> Self {
+        let parts = Self::newest(entry).metadata;
+        let mut m = Metadata::new(parts.name, parts.version)
+            .with_description(parts.description)
+            .with_state_version(parts.state_version)
+            .with_source(SourceLocation::new(parts.file, parts.line));
+        if let Some(v) = parts.min_tony_version {
+            m = m.with_min_tony_version(v);
+        }
+        for &(name, req, optional) in parts.dependencies {
+            m = if optional {
+                m.with_optional_dependency(name, req)
+            } else {
+                m.with_dependency(name, req)
+            };
+        }
         PluginDescriptor {
-            metadata: Arc::new(metadata),
+            metadata: Arc::new(m),
             functions: Functions::Hot(entry),
             type_name: None,
         }

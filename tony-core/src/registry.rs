@@ -5,29 +5,30 @@
 use std::any::TypeId;
 use std::collections::BTreeMap;
 
-use crate::descriptor::PluginDescriptor;
+use crate::descriptor::{CodeEntry, PluginDescriptor};
 use crate::metadata::{self, Metadata, SourceLocation};
 
 /// One `#[tony_plugin]` struct, submitted to `inventory`.
 pub struct Registration {
-    pub(crate) descriptor: fn() -> PluginDescriptor,
+    pub(crate) entry: CodeEntry,
     pub(crate) type_id: fn() -> TypeId,
     pub(crate) code: &'static StructCode,
 }
 
 impl Registration {
-    /// The generated descriptor function, the type's id and what the macro
-    /// saw of the struct (see [`code_manifest`](crate::code_manifest)).
-    pub const fn new(
-        descriptor: fn() -> PluginDescriptor,
-        type_id: fn() -> TypeId,
-        code: &'static StructCode,
-    ) -> Self {
+    /// The plugin's hot entry, the type's id and what the macro saw of the
+    /// struct (see [`code_manifest`](crate::code_manifest)).
+    pub const fn new(entry: CodeEntry, type_id: fn() -> TypeId, code: &'static StructCode) -> Self {
         Registration {
-            descriptor,
+            entry,
             type_id,
             code,
         }
+    }
+
+    /// The descriptor of the registered type.
+    pub(crate) fn descriptor(&self) -> PluginDescriptor {
+        PluginDescriptor::generated(self.entry)
     }
 }
 
@@ -108,7 +109,7 @@ impl Registry {
     pub fn new(with_inventory: bool, explicit: Vec<PluginDescriptor>) -> Result<Self, Error> {
         let mut all: Vec<PluginDescriptor> = explicit;
         if with_inventory {
-            all.extend(inventory::iter::<Registration>().map(|r| (r.descriptor)()));
+            all.extend(inventory::iter::<Registration>().map(Registration::descriptor));
         }
         all.sort_by(|a, b| key(&a.metadata).cmp(&key(&b.metadata)));
 

@@ -241,9 +241,33 @@ fn invalid_metadata_is_refused_with_location() {
 
 // Registration through inventory, as `#[tony_plugin]` does it.
 simple_plugin!(Submitted, "submitted-by-hand", "3.1.4");
+fn submitted_code() -> &'static tony_core::__private::Generated {
+    use tony_core::__private as p;
+    static CODE: p::Generated = p::Generated {
+        metadata: p::MetadataParts {
+            name: "submitted-by-hand",
+            version: "3.1.4",
+            description: "",
+            min_tony_version: None,
+            dependencies: &[],
+            state_version: 0,
+            file: file!(),
+            line: line!(),
+        },
+        vtable: p::VTable {
+            fingerprints: p::fingerprints::<Submitted>,
+            create: p::create::<Submitted>,
+            save: p::stateless_save,
+            load: p::stateless_load::<Submitted>,
+            migrate: p::stateless_migrate::<Submitted>,
+            check_config: None,
+        },
+    };
+    &CODE
+}
 tony_core::__private::inventory::submit! {
     tony_core::__private::Registration::new(
-        <Submitted as PluginType>::descriptor,
+        submitted_code,
         std::any::TypeId::of::<Submitted>,
         &tony_core::__private::StructCode {
             name: "submitted-by-hand",

@@ -192,7 +192,7 @@ fn plugin_struct(p: &Plugin<'_>, source: &Source) -> TokenStream {
 
             ::tony_core::__private::inventory::submit! {
                 ::tony_core::__private::Registration::new(
-                    <#ident as #plugin_type>::descriptor,
+                    #ident::__tony_plugin_code,
                     ::core::any::TypeId::of::<#ident>,
                     &::tony_core::__private::StructCode {
                         name: #name,
