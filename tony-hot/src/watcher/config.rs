@@ -85,28 +85,11 @@ impl Default for WatcherConfig {
 
 impl WatcherConfig {
     /// The default configuration (same as [`Default::default`]).
-    ///
-    /// ```
-    /// use tony_hot::{WatcherConfig, DEFAULT_DEBOUNCE};
-    ///
-    /// let config = WatcherConfig::new();
-    /// assert_eq!(config.debounce, DEFAULT_DEBOUNCE);
-    /// assert!(config.extensions.is_empty());
-    /// assert!(config.ignore.iter().any(|p| p == "target/**"));
-    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Sets the debounce window.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use tony_hot::WatcherConfig;
-    ///
-    /// let config = WatcherConfig::default().with_debounce(Duration::from_millis(50));
-    /// assert_eq!(config.debounce, Duration::from_millis(50));
-    /// ```
     #[must_use]
     pub fn with_debounce(mut self, debounce: Duration) -> Self {
         self.debounce = debounce;
@@ -114,13 +97,6 @@ impl WatcherConfig {
     }
 
     /// Replaces the extension list.
-    ///
-    /// ```
-    /// use tony_hot::WatcherConfig;
-    ///
-    /// let config = WatcherConfig::default().with_extensions(["rs", ".toml"]);
-    /// assert_eq!(config.extensions, ["rs", ".toml"]);
-    /// ```
     #[must_use]
     pub fn with_extensions<I, S>(mut self, extensions: I) -> Self
     where
@@ -132,13 +108,6 @@ impl WatcherConfig {
     }
 
     /// Adds one extension to the list.
-    ///
-    /// ```
-    /// use tony_hot::WatcherConfig;
-    ///
-    /// let config = WatcherConfig::default().with_extension("rs").with_extension("toml");
-    /// assert_eq!(config.extensions, ["rs", "toml"]);
-    /// ```
     #[must_use]
     pub fn with_extension(mut self, extension: impl Into<String>) -> Self {
         self.extensions.push(extension.into());
@@ -146,14 +115,6 @@ impl WatcherConfig {
     }
 
     /// Adds one ignore pattern (the defaults stay).
-    ///
-    /// ```
-    /// use tony_hot::WatcherConfig;
-    ///
-    /// let config = WatcherConfig::default().with_ignore("**/*.bak");
-    /// assert!(config.ignore.iter().any(|p| p == "**/*.bak"));
-    /// assert!(config.ignore.iter().any(|p| p == ".git/**"));
-    /// ```
     #[must_use]
     pub fn with_ignore(mut self, pattern: impl Into<String>) -> Self {
         let pattern = pattern.into();
@@ -165,13 +126,6 @@ impl WatcherConfig {
 
     /// Drops the [`DEFAULT_IGNORE`] patterns (user patterns stay), for
     /// watching inside `target/` or `.git/`.
-    ///
-    /// ```
-    /// use tony_hot::WatcherConfig;
-    ///
-    /// let config = WatcherConfig::default().without_default_ignores().with_ignore("*.tmp");
-    /// assert_eq!(config.ignore, ["*.tmp"]);
-    /// ```
     #[must_use]
     pub fn without_default_ignores(mut self) -> Self {
         self.ignore
@@ -180,12 +134,6 @@ impl WatcherConfig {
     }
 
     /// Sets whether subdirectories are watched.
-    ///
-    /// ```
-    /// use tony_hot::WatcherConfig;
-    ///
-    /// assert!(!WatcherConfig::default().with_recursive(false).recursive);
-    /// ```
     #[must_use]
     pub fn with_recursive(mut self, recursive: bool) -> Self {
         self.recursive = recursive;
@@ -263,6 +211,28 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    #[test]
+    fn builders_set_what_they_say() {
+        let config = WatcherConfig::new();
+        assert_eq!(config, WatcherConfig::default());
+        assert_eq!(config.debounce, DEFAULT_DEBOUNCE);
+        assert!(config.extensions.is_empty() && config.recursive);
+        let config = config
+            .with_debounce(Duration::from_millis(50))
+            .with_extensions(["rs", ".toml"])
+            .with_extension("md")
+            .with_ignore("**/*.bak")
+            .with_ignore("**/*.bak")
+            .with_recursive(false);
+        assert_eq!(config.debounce, Duration::from_millis(50));
+        assert_eq!(config.extensions, ["rs", ".toml", "md"]);
+        assert_eq!(config.ignore.len(), DEFAULT_IGNORE.len() + 1);
+        assert!(config.ignore.iter().any(|p| p == ".git/**"));
+        assert!(!config.recursive);
+        let config = config.without_default_ignores().with_ignore("*.tmp");
+        assert_eq!(config.ignore, ["**/*.bak", "*.tmp"]);
+    }
 
     #[test]
     fn debounce_reads_integers_and_units() {
