@@ -79,22 +79,4 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// The watcher's thread has stopped (it panicked), so the request for
-    /// this path could not be carried out.
-    #[error("cannot change the watch of `{}`: the watcher thread has stopped", path.display())]
-    Stopped {
-        /// The path of the request.
-        path: PathBuf,
-    },
-    /// A [`FileWatcher`](super::FileWatcher) method was called from inside its
-    /// own change sink, which runs on the watcher's thread; waiting for that
-    /// thread there would deadlock.
-    #[error(
-        "cannot change the watch of `{}` from inside the watcher's own change sink",
-        path.display()
-    )]
-    CalledFromSink {
-        /// The path of the request.
-        path: PathBuf,
-    },
 }

@@ -58,8 +58,8 @@ use std::{
     collections::BTreeMap,
     fs,
     path::{Path, PathBuf},
-    sync::{PoisonError, mpsc},
-    thread::{self, JoinHandle, ThreadId},
+    sync::{Arc, Mutex, mpsc},
+    thread::{self, JoinHandle},
 };
 
 use notify::{RecommendedWatcher, Watcher, WatcherKind};
@@ -73,7 +73,7 @@ use debounce::Debouncer;
 use filter::Filter;
 use roots::{Root, RootKind};
 use watches::Watches;
-use worker::{Msg, Shared, Worker};
+use worker::{Msg, State, lock};
 
 /// Watches directories and single files and reports their changes to a
 /// [`ChangeSink`], debounced and filtered as its [`WatcherConfig`] says.
@@ -87,6 +87,7 @@ use worker::{Msg, Shared, Worker};
 /// * Events are delivered on the watcher's own thread, in the order their
 ///   windows close. A panicking sink is caught and logged; the watcher goes
 ///   on.
+/// * Its methods may be called from any thread, the sink's included.
 /// * Dropping the watcher stops its thread and waits for it (and for a sink
 ///   call in progress): the sink is dropped before `drop` returns. Changes
 ///   still inside their window are discarded.
@@ -119,11 +120,11 @@ use worker::{Msg, Shared, Worker};
 /// ```
 #[derive(Debug)]
 pub struct FileWatcher {
+    /// Shared with the thread, which never holds it while calling the sink.
+    state: Arc<Mutex<State>>,
+    /// To the thread: `None` stops it.
     tx: mpsc::Sender<Msg>,
     thread: Option<JoinHandle<()>>,
-    thread_id: ThreadId,
-    /// Canonical paths of the roots and their state (the thread's list).
-    roots: Shared,
     config: WatcherConfig,
 }
 
@@ -146,31 +147,24 @@ impl FileWatcher {
         let backend = RecommendedWatcher::new(
             move |event| {
                 // Fails only once the thread is gone: nothing left to tell.
-                let _ = backend_tx.send(Msg::Notify(event));
+                let _ = backend_tx.send(Some(event));
             },
             notify::Config::default(),
         )
         .map_err(|source| Error::Start { source })?;
         let trackers = RecommendedWatcher::kind() == WatcherKind::Inotify;
-        let roots = Shared::default();
-        let worker = Worker::new(
-            rx,
-            sink,
-            filter,
-            Watches::new(backend, pruned),
-            Debouncer::new(config.debounce),
-            trackers,
-            roots.clone(),
-        );
+        let watches = Watches::new(backend, pruned);
+        let debouncer = Debouncer::new(config.debounce);
+        let state = Arc::new(Mutex::new(State::new(filter, watches, debouncer, trackers)));
+        let shared = state.clone();
         let thread = thread::Builder::new()
             .name("tony-watcher".into())
-            .spawn(move || worker.run())
+            .spawn(move || worker::run(&shared, &rx, sink))
             .map_err(|source| Error::Spawn { source })?;
         Ok(Self {
+            state,
             tx,
-            thread_id: thread.thread().id(),
             thread: Some(thread),
-            roots,
             config,
         })
     }
@@ -188,7 +182,6 @@ impl FileWatcher {
     /// [`watched_paths`]: FileWatcher::watched_paths
     pub fn watch_path(&self, path: impl AsRef<Path>) -> Result<(), Error> {
         let path = path.as_ref();
-        self.check_thread(path)?;
         let io = |source: std::io::Error| match source.kind() {
             std::io::ErrorKind::NotFound => Error::NotFound {
                 path: path.to_path_buf(),
@@ -222,7 +215,7 @@ impl FileWatcher {
             link,
             waiting: None,
         };
-        self.request(path, |reply| Msg::Watch { root, reply })
+        lock(&self.state).watch(root)
     }
 
     /// Stops watching a path given to [`watch_path`] (in any spelling that
@@ -233,18 +226,12 @@ impl FileWatcher {
     /// [`watch_path`]: FileWatcher::watch_path
     pub fn unwatch_path(&self, path: impl AsRef<Path>) -> Result<(), Error> {
         let path = path.as_ref();
-        self.check_thread(path)?;
         let candidates: Vec<PathBuf> =
             [fs::canonicalize(path).ok(), std::path::absolute(path).ok()]
                 .into_iter()
                 .flatten()
                 .collect();
-        let given = path.to_path_buf();
-        self.request(path, |reply| Msg::Unwatch {
-            given,
-            candidates,
-            reply,
-        })
+        lock(&self.state).unwatch(path, &candidates)
     }
 
     /// The watched paths, canonical, sorted.
@@ -256,44 +243,23 @@ impl FileWatcher {
     /// target) with whether each is watched right now or waiting for its
     /// directory to reappear.
     pub fn watch_states(&self) -> BTreeMap<PathBuf, WatchState> {
-        self.roots
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        let state = lock(&self.state);
+        state
+            .roots
+            .iter()
+            .map(|r| (r.path.clone(), r.state()))
+            .collect()
     }
 
     /// The configuration the watcher was built with.
     pub fn config(&self) -> &WatcherConfig {
         &self.config
     }
-
-    fn check_thread(&self, path: &Path) -> Result<(), Error> {
-        if thread::current().id() == self.thread_id {
-            return Err(Error::CalledFromSink {
-                path: path.to_path_buf(),
-            });
-        }
-        Ok(())
-    }
-
-    /// Sends a request to the thread and waits for its answer.
-    fn request(
-        &self,
-        path: &Path,
-        msg: impl FnOnce(mpsc::Sender<Result<(), Error>>) -> Msg,
-    ) -> Result<(), Error> {
-        let stopped = || Error::Stopped {
-            path: path.to_path_buf(),
-        };
-        let (reply, answer) = mpsc::channel();
-        self.tx.send(msg(reply)).map_err(|_| stopped())?;
-        answer.recv().map_err(|_| stopped())?
-    }
 }
 
 impl Drop for FileWatcher {
     fn drop(&mut self) {
-        let _ = self.tx.send(Msg::Stop);
+        let _ = self.tx.send(None);
         let Some(thread) = self.thread.take() else {
             return;
         };

@@ -47,30 +47,43 @@ impl Watches {
     }
 
     /// Adds the watches `root` needs; `wanted` tells which directories some
-    /// root needs (for the walk of a pruned recursive root).
+    /// root needs (for the walk of a pruned recursive root). With `found`,
+    /// collects what the root holds (see [`add_tree`](Self::add_tree)).
     pub(crate) fn add_root(
         &mut self,
         root: &Root,
         wanted: &dyn Fn(&Path) -> bool,
+        found: Option<&mut Vec<(PathBuf, bool)>>,
     ) -> notify::Result<()> {
         if let Some(waiting) = &root.waiting {
             return self.watch(waiting, NonRecursive);
         }
         match root.kind {
+            RootKind::Dir { recursive: true } if self.pruned => {
+                return self.add_tree(&root.path, wanted, found);
+            }
+            RootKind::Dir { recursive } => {
+                self.watch(&root.path, if recursive { Recursive } else { NonRecursive })?;
+                if let Some(found) = found {
+                    let entries = fs::read_dir(&root.path).into_iter().flatten().flatten();
+                    found.extend(
+                        entries.map(|e| (e.path(), e.file_type().is_ok_and(|t| t.is_dir()))),
+                    );
+                }
+            }
             RootKind::File => {
                 let link_dir = root.link.as_deref().and_then(Path::parent);
                 for dir in root.path.parent().into_iter().chain(link_dir) {
                     self.watch(dir, NonRecursive)?;
                 }
-                Ok(())
-            }
-            RootKind::Dir { recursive: true } if self.pruned => {
-                self.add_tree(&root.path, wanted, None)
-            }
-            RootKind::Dir { recursive } => {
-                self.watch(&root.path, if recursive { Recursive } else { NonRecursive })
+                if let Some(found) = found
+                    && root.path.exists()
+                {
+                    found.push((root.path.clone(), false));
+                }
             }
         }
+        Ok(())
     }
 
     /// Watches `top` and every `wanted` directory below it (pruned mode).
@@ -145,7 +158,7 @@ impl Watches {
             let walked = pruned
                 && root.waiting.is_none()
                 && root.kind == (RootKind::Dir { recursive: true });
-            if !walked && let Err(e) = self.add_root(root, &|_| false) {
+            if !walked && let Err(e) = self.add_root(root, &|_| false, None) {
                 tracing::warn!(root = %root.path.display(), error = %e, "could not restore watch");
             }
         }

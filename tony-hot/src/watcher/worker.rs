@@ -7,21 +7,23 @@
 
 use std::{
     any::Any,
-    collections::BTreeMap,
     fs,
     panic::{self, AssertUnwindSafe},
     path::{Path, PathBuf},
-    sync::{Arc, Mutex, PoisonError, mpsc},
+    sync::{Mutex, MutexGuard, PoisonError, mpsc},
     time::{Duration, Instant},
 };
 
-use notify::event::{CreateKind, EventKind, MetadataKind, ModifyKind, RemoveKind, RenameMode};
+use notify::{
+    RecursiveMode,
+    event::{CreateKind, EventKind, MetadataKind, ModifyKind, RemoveKind, RenameMode},
+};
 
 use super::{
     ChangeEvent, ChangeSink, Error,
     debounce::{Change, Debouncer},
     filter::Filter,
-    roots::{Root, RootKind, WatchState},
+    roots::{Root, RootKind},
     watches::Watches,
 };
 
@@ -30,36 +32,55 @@ use super::{
 /// kernel read, so this only needs to cover thread scheduling.
 pub(crate) const RENAME_GRACE: Duration = Duration::from_millis(50);
 
-/// The roots and their state, as the [`FileWatcher`](super::FileWatcher)
-/// reports them; written by the thread only.
-pub(crate) type Shared = Arc<Mutex<BTreeMap<PathBuf, WatchState>>>;
+/// What the thread receives: an event from the backend, or `None` to stop.
+pub(crate) type Msg = Option<notify::Result<notify::Event>>;
 
-/// What the thread is asked to do.
-pub(crate) enum Msg {
-    /// From the `notify` backend.
-    Notify(notify::Result<notify::Event>),
-    Watch {
-        root: Root,
-        reply: mpsc::Sender<Result<(), Error>>,
-    },
-    Unwatch {
-        /// The path as given, for the error.
-        given: PathBuf,
-        /// Forms it may have been watched under (canonical, absolute).
-        candidates: Vec<PathBuf>,
-        reply: mpsc::Sender<Result<(), Error>>,
-    },
-    Stop,
+/// Runs the watcher's thread until told to stop (or until every sender is
+/// gone): events into `state`, what is due out to `sink`, which is called
+/// with `state` unlocked. Changes still inside their window are discarded.
+pub(crate) fn run(state: &Mutex<State>, rx: &mpsc::Receiver<Msg>, mut sink: impl ChangeSink) {
+    // No deadline: `Duration::MAX` overflows `Instant`, and std then waits
+    // without one.
+    let mut wait = Duration::MAX;
+    loop {
+        match rx.recv_timeout(wait) {
+            Ok(None) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Ok(Some(Ok(event))) => lock(state).on_event(event, Instant::now()),
+            Ok(Some(Err(error))) => {
+                tracing::warn!(%error, paths = ?error.paths, "file watch error");
+            }
+        }
+        let (due, next) = {
+            let mut state = lock(state);
+            (state.due(Instant::now()), state.next_deadline())
+        };
+        for event in due {
+            tracing::debug!(kind = ?event.kind, paths = ?event.paths, "change");
+            if let Err(panic) = panic::catch_unwind(AssertUnwindSafe(|| sink.handle_event(event))) {
+                let panic = panic_message(&*panic);
+                tracing::error!(panic, "change sink panicked; the watcher goes on");
+            }
+        }
+        wait = next.map_or(Duration::MAX, |d| {
+            d.saturating_duration_since(Instant::now())
+        });
+    }
+    tracing::debug!("file watcher thread stopped");
 }
 
-/// Everything the thread owns: the backend, the roots, the pipeline and the
-/// sink. Dropped (backend stopped, sink dropped) when the thread ends.
-pub(crate) struct Worker<S> {
-    rx: mpsc::Receiver<Msg>,
-    sink: S,
+/// Locks the state; a panic while it was held left it usable.
+pub(crate) fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Everything behind the watcher: the backend, the roots and the pipeline.
+/// The thread feeds it events; `watch_path` and `unwatch_path` change its
+/// roots from the caller's thread.
+#[derive(Debug)]
+pub(crate) struct State {
     filter: Filter,
-    roots: Vec<Root>,
-    shared: Shared,
+    pub(crate) roots: Vec<Root>,
     watches: Watches,
     debouncer: Debouncer,
     /// The backend pairs renames with trackers (inotify): an old half
@@ -71,22 +92,16 @@ pub(crate) struct Worker<S> {
     moving: Option<(PathBuf, Option<usize>, Instant)>,
 }
 
-impl<S: ChangeSink> Worker<S> {
+impl State {
     pub(crate) fn new(
-        rx: mpsc::Receiver<Msg>,
-        sink: S,
         filter: Filter,
         watches: Watches,
         debouncer: Debouncer,
         trackers: bool,
-        shared: Shared,
     ) -> Self {
         Self {
-            rx,
-            sink,
             filter,
             roots: Vec::new(),
-            shared,
             watches,
             debouncer,
             trackers,
@@ -94,45 +109,15 @@ impl<S: ChangeSink> Worker<S> {
         }
     }
 
-    /// Runs until [`Msg::Stop`] (or until every sender is gone). Changes
-    /// still inside their debounce window are discarded.
-    pub(crate) fn run(mut self) {
-        loop {
-            let rename = self.moving.as_ref().map(|m| m.2 + RENAME_GRACE);
-            let deadline = self
-                .debouncer
-                .next_deadline()
-                .into_iter()
-                .chain(rename)
-                .min();
-            // No deadline: `Duration::MAX` overflows `Instant`, and std
-            // then waits without one.
-            let wait = deadline.map_or(Duration::MAX, |d| {
-                d.saturating_duration_since(Instant::now())
-            });
-            match self.rx.recv_timeout(wait) {
-                Ok(Msg::Stop) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Ok(Msg::Notify(Ok(event))) => self.on_event(event, Instant::now()),
-                Ok(Msg::Notify(Err(error))) => {
-                    tracing::warn!(%error, paths = ?error.paths, "file watch error");
-                }
-                Ok(Msg::Watch { root, reply }) => {
-                    let _ = reply.send(self.watch(root));
-                }
-                Ok(Msg::Unwatch {
-                    given,
-                    candidates,
-                    reply,
-                }) => {
-                    let _ = reply.send(self.unwatch(given, &candidates));
-                }
-            }
-            for event in self.due(Instant::now()) {
-                self.deliver(event);
-            }
-        }
-        tracing::debug!("file watcher thread stopped");
+    /// When something is due next: a window closing, or an old rename
+    /// half's grace ending.
+    fn next_deadline(&self) -> Option<Instant> {
+        let rename = self.moving.as_ref().map(|m| m.2 + RENAME_GRACE);
+        self.debouncer
+            .next_deadline()
+            .into_iter()
+            .chain(rename)
+            .min()
     }
 
     /// Settles an old rename half past its grace as a move out, and takes
@@ -150,16 +135,15 @@ impl<S: ChangeSink> Worker<S> {
         out
     }
 
-    fn watch(&mut self, root: Root) -> Result<(), Error> {
+    /// Watches `root`, unless a root at its path is watched already.
+    pub(crate) fn watch(&mut self, root: Root) -> Result<(), Error> {
         if self.roots.iter().any(|r| r.path == root.path) {
             return Ok(());
         }
         self.roots.push(root.clone());
         let (roots, filter) = (&self.roots, &self.filter);
-        if let Err(source) = self
-            .watches
-            .add_root(&root, &|d| roots.iter().any(|r| r.needs_dir(d, filter)))
-        {
+        let wanted = |d: &Path| roots.iter().any(|r| r.needs_dir(d, filter));
+        if let Err(source) = self.watches.add_root(&root, &wanted, None) {
             self.roots.pop();
             self.watches.retain_for(&self.roots, &self.filter);
             return Err(match source.kind {
@@ -171,31 +155,22 @@ impl<S: ChangeSink> Worker<S> {
             });
         }
         tracing::debug!(root = %root.path.display(), "watching");
-        self.publish();
         Ok(())
     }
 
-    fn unwatch(&mut self, given: PathBuf, candidates: &[PathBuf]) -> Result<(), Error> {
+    /// Stops watching the root watched under one of `candidates`.
+    pub(crate) fn unwatch(&mut self, given: &Path, candidates: &[PathBuf]) -> Result<(), Error> {
         let found = (self.roots.iter())
             .position(|r| candidates.iter().any(|c| *c == r.path || *c == r.given));
         let Some(index) = found else {
-            return Err(Error::NotWatched { path: given });
+            return Err(Error::NotWatched {
+                path: given.to_path_buf(),
+            });
         };
         let root = self.roots.remove(index);
         self.watches.retain_for(&self.roots, &self.filter);
-        self.publish();
         tracing::debug!(root = %root.path.display(), "unwatched");
         Ok(())
-    }
-
-    /// Tells the [`FileWatcher`](super::FileWatcher) what is watched.
-    fn publish(&self) {
-        let states = self
-            .roots
-            .iter()
-            .map(|r| (r.path.clone(), r.state()))
-            .collect();
-        *self.shared.lock().unwrap_or_else(PoisonError::into_inner) = states;
     }
 
     /// Turns one `notify` event into changes for the debouncer; access
@@ -327,21 +302,7 @@ impl<S: ChangeSink> Worker<S> {
         {
             tracing::warn!(dir = %dir.display(), %error, "new directory not watched");
         }
-        self.report_created(found, RootKind::Dir { recursive: true }, now);
-    }
-
-    /// Reports what a new directory (or a file root back in place) holds:
-    /// no event announced it.
-    fn report_created(&mut self, found: Vec<(PathBuf, bool)>, kind: RootKind, now: Instant) {
-        for (path, is_dir) in found {
-            if self.admits(&path, is_dir) {
-                let change = match kind {
-                    RootKind::File => Change::Modified(path),
-                    RootKind::Dir { .. } => Change::Created(path),
-                };
-                self.debouncer.push(change, now);
-            }
-        }
+        self.report(found, false, now);
     }
 
     /// After events at `paths` (none: all): re-checks every root whose
@@ -351,18 +312,16 @@ impl<S: ChangeSink> Worker<S> {
         let mut changed = false;
         for i in 0..self.roots.len() {
             let root = &self.roots[i];
-            let touched = paths.is_empty()
-                || paths.iter().any(|p| {
-                    root.anchor().starts_with(p)
-                        || [&root.link, &root.waiting].contains(&&Some(p.clone()))
-                });
-            if touched {
+            let touched = paths.iter().any(|p| {
+                root.anchor().starts_with(p)
+                    || [&root.link, &root.waiting].contains(&&Some(p.clone()))
+            });
+            if touched || paths.is_empty() {
                 changed |= self.revisit(i, now);
             }
         }
         if changed {
             self.watches.retain_for(&self.roots, &self.filter);
-            self.publish();
         }
     }
 
@@ -397,9 +356,7 @@ impl<S: ChangeSink> Worker<S> {
             self.watches.forget_below(&anchor);
             changed = true;
             // A failed watch of a directory removed meanwhile: wait higher up.
-            if let Err(error) = self
-                .watches
-                .watch(ancestor, notify::RecursiveMode::NonRecursive)
+            if let Err(error) = self.watches.watch(ancestor, RecursiveMode::NonRecursive)
                 && ancestor.is_dir()
             {
                 tracing::warn!(dir = %ancestor.display(), %error, "cannot watch while waiting");
@@ -415,44 +372,34 @@ impl<S: ChangeSink> Worker<S> {
         let (roots, filter) = (&self.roots, &self.filter);
         let wanted = |dir: &Path| roots.iter().any(|r| r.needs_dir(dir, filter));
         let mut found = Vec::new();
-        let result = match root.kind {
-            RootKind::Dir { recursive: true } if self.watches.pruned() => {
-                self.watches.add_tree(&root.path, &wanted, Some(&mut found))
-            }
-            RootKind::File => {
-                found.extend(root.path.exists().then(|| (root.path.clone(), false)));
-                self.watches.add_root(&root, &wanted)
-            }
-            RootKind::Dir { .. } => {
-                let entries = fs::read_dir(&anchor).into_iter().flatten().flatten();
-                found.extend(entries.map(|e| (e.path(), e.file_type().is_ok_and(|t| t.is_dir()))));
-                self.watches.add_root(&root, &wanted)
-            }
-        };
-        match result {
+        match self.watches.add_root(&root, &wanted, Some(&mut found)) {
             Ok(()) => tracing::info!(root = %root.path.display(), "watching again"),
             Err(error) => tracing::warn!(root = %root.path.display(), %error, "cannot watch again"),
         }
         found.retain(|(path, is_dir)| root.admits(path, *is_dir, &self.filter));
-        self.report_created(found, root.kind, now);
+        self.report(found, root.kind == RootKind::File, now);
         true
+    }
+
+    /// Reports what a directory that appeared holds (or a file root back
+    /// in place, as modified): no event announced it.
+    fn report(&mut self, found: Vec<(PathBuf, bool)>, file: bool, now: Instant) {
+        for (path, is_dir) in found {
+            if self.admits(&path, is_dir) {
+                let change = if file {
+                    Change::Modified(path)
+                } else {
+                    Change::Created(path)
+                };
+                self.debouncer.push(change, now);
+            }
+        }
     }
 
     fn admits(&self, path: &Path, is_dir: bool) -> bool {
         self.roots
             .iter()
             .any(|r| r.admits(path, is_dir, &self.filter))
-    }
-
-    fn deliver(&mut self, event: ChangeEvent) {
-        tracing::debug!(kind = ?event.kind, paths = ?event.paths, "change");
-        let sink = &mut self.sink;
-        if let Err(panic) = panic::catch_unwind(AssertUnwindSafe(|| sink.handle_event(event))) {
-            tracing::error!(
-                panic = panic_message(&*panic),
-                "change sink panicked; the watcher goes on"
-            );
-        }
     }
 }
 

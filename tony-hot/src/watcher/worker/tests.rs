@@ -13,22 +13,12 @@ use crate::watcher::{ChangeKind, WatcherConfig};
 
 const W: Duration = Duration::from_millis(10);
 
-/// A worker watching a temporary directory, fed events by hand.
-fn worker(dir: &Path, trackers: bool) -> Worker<mpsc::Sender<ChangeEvent>> {
-    let (_tx, rx) = mpsc::channel();
-    let (sink, _) = mpsc::channel();
+/// The state of a watcher on a temporary directory, fed events by hand.
+fn worker(dir: &Path, trackers: bool) -> State {
     let backend = RecommendedWatcher::new(|_| {}, notify::Config::default()).unwrap();
     let filter = Filter::new(&WatcherConfig::default()).unwrap();
     let watches = Watches::new(backend, true);
-    let mut w = Worker::new(
-        rx,
-        sink,
-        filter,
-        watches,
-        Debouncer::new(W),
-        trackers,
-        Shared::default(),
-    );
+    let mut w = State::new(filter, watches, Debouncer::new(W), trackers);
     let root = Root {
         path: dir.to_path_buf(),
         given: dir.to_path_buf(),
@@ -42,11 +32,7 @@ fn worker(dir: &Path, trackers: bool) -> Worker<mpsc::Sender<ChangeEvent>> {
 
 /// Feeds `events` at `t`, then takes what is due once every rename half
 /// and window has expired.
-fn feed(
-    w: &mut Worker<mpsc::Sender<ChangeEvent>>,
-    events: Vec<Event>,
-    t: Instant,
-) -> Vec<ChangeEvent> {
+fn feed(w: &mut State, events: Vec<Event>, t: Instant) -> Vec<ChangeEvent> {
     for event in events {
         w.on_event(event, t);
     }
