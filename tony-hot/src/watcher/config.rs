@@ -156,53 +156,40 @@ where
     Ok(all)
 }
 
-/// A `Duration` as whole milliseconds, read from an integer or a string
+/// `debounce`: whole milliseconds, read from an integer or from a string
 /// with a unit (`"250ms"`, `"2s"`, `"1.5s"`).
 mod millis {
-    use std::{fmt, time::Duration};
+    use std::time::Duration;
 
-    use serde::{Deserializer, Serializer, de};
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
 
     pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        d.deserialize_any(Visitor)
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Millis {
+        Number(u64),
+        Text(String),
     }
 
-    struct Visitor;
-
-    impl de::Visitor<'_> for Visitor {
-        type Value = Duration;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str(r#"milliseconds as an integer, or a string like "250ms" or "2s""#)
-        }
-
-        fn visit_u64<E: de::Error>(self, ms: u64) -> Result<Duration, E> {
-            Ok(Duration::from_millis(ms))
-        }
-
-        fn visit_i64<E: de::Error>(self, ms: i64) -> Result<Duration, E> {
-            u64::try_from(ms)
-                .map(Duration::from_millis)
-                .map_err(|_| E::invalid_value(de::Unexpected::Signed(ms), &self))
-        }
-
-        fn visit_str<E: de::Error>(self, s: &str) -> Result<Duration, E> {
-            let invalid = || E::invalid_value(de::Unexpected::Str(s), &self);
-            let s = s.trim();
-            let (number, scale) = if let Some(n) = s.strip_suffix("ms") {
-                (n, 1e-3)
-            } else if let Some(n) = s.strip_suffix('s') {
-                (n, 1.0)
-            } else {
-                (s, 1e-3)
-            };
-            let value: f64 = number.trim().parse().map_err(|_| invalid())?;
-            Duration::try_from_secs_f64(value * scale).map_err(|_| invalid())
-        }
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let expected = r#"milliseconds as an integer, or a string like "250ms" or "2s""#;
+        let text = match Millis::deserialize(d) {
+            Ok(Millis::Number(ms)) => return Ok(Duration::from_millis(ms)),
+            Ok(Millis::Text(text)) => text,
+            Err(_) => return Err(D::Error::custom(format!("invalid debounce: {expected}"))),
+        };
+        let s = text.trim();
+        let (number, scale) = match (s.strip_suffix("ms"), s.strip_suffix('s')) {
+            (Some(n), _) => (n, 1e-3),
+            (None, Some(n)) => (n, 1.0),
+            (None, None) => (s, 1e-3),
+        };
+        let value = number.trim().parse::<f64>().ok();
+        let duration = value.and_then(|v| Duration::try_from_secs_f64(v * scale).ok());
+        duration.ok_or_else(|| D::Error::custom(format!("invalid debounce `{text}`: {expected}")))
     }
 }
 

@@ -5,20 +5,6 @@ use std::path::PathBuf;
 /// What can go wrong when starting a [`FileWatcher`](super::FileWatcher) or
 /// changing what it watches. Every variant names the path or pattern at
 /// fault.
-///
-/// # Example
-///
-/// ```
-/// use tony_hot::{FileWatcher, WatchError, WatcherConfig};
-///
-/// let (tx, _rx) = std::sync::mpsc::channel();
-/// let watcher = FileWatcher::new(WatcherConfig::default(), tx)?;
-/// match watcher.watch_path("/no/such/dir") {
-///     Err(WatchError::NotFound { path }) => assert!(path.ends_with("no/such/dir")),
-///     other => panic!("expected NotFound, got {other:?}"),
-/// }
-/// # Ok::<(), WatchError>(())
-/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

@@ -9,21 +9,6 @@ use std::{
 /// everything `notify` reported for it within the debounce window.
 ///
 /// `#[non_exhaustive]`: new kinds may be added, so matches need a `_` arm.
-///
-/// ```
-/// use std::path::PathBuf;
-/// use tony_hot::ChangeKind;
-///
-/// let kind = ChangeKind::Renamed { from: PathBuf::from("a.rs"), to: PathBuf::from("b.rs") };
-/// let verb = match &kind {
-///     ChangeKind::Created => "created",
-///     ChangeKind::Modified => "modified",
-///     ChangeKind::Removed => "removed",
-///     ChangeKind::Renamed { .. } => "renamed",
-///     _ => "changed",
-/// };
-/// assert_eq!(verb, "renamed");
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ChangeKind {
