@@ -1,9 +1,11 @@
 //! File watching: [`FileWatcher`] reports debounced, filtered changes under
 //! the paths it is given.
 //!
-//! One thread ([`worker`]) owns the `notify` backend ([`watches`]), the
-//! roots ([`roots`]), the filter ([`filter`]), the debouncer ([`debounce`])
-//! and the sink, and is joined when the watcher is dropped.
+//! The `notify` backend ([`watches`]), the roots ([`roots`]), the filter
+//! ([`filter`]) and the debouncer ([`debounce`]) sit behind one mutex,
+//! shared by the [`FileWatcher`] and its thread ([`worker`]), which feeds
+//! them notify's events and calls the sink with the mutex released. The
+//! thread is joined when the watcher is dropped.
 //!
 //! `notify` does the watching, and more than it seems: it pairs inotify's
 //! rename halves by cookie (their tracker), sides FSEvents' renames, flags
@@ -32,9 +34,9 @@
 //!   `target/` included, and does not report what a directory created in
 //!   one go already holds; the watcher walks the tree itself, skips ignored
 //!   directories and reports that content. Elsewhere the backend's
-//!   recursion is used (one handle per directory on Windows would keep
-//!   `rm -r` of a parent from completing). notify cannot tell what it
-//!   watches, hence the map.
+//!   recursion is used: notify restarts its FSEvents stream on every
+//!   `watch`, and Windows would hold a handle per directory. notify cannot
+//!   tell what it watches, hence the map.
 //! * [`roots`]: what notify's `watch` cannot know: a single file is
 //!   watched through its directory (editors save by replacing), a file
 //!   reached through a symlink is followed to its target and re-pointing is

@@ -18,14 +18,9 @@ use super::{
 };
 
 /// The `notify` watcher and what it watches (notify offers no way to ask).
-///
-/// With `pruned` (inotify, where notify emulates recursion by watching
-/// every directory, `target/` included, and does not report what a
-/// directory created in one go already holds) recursion is done here: one
-/// non-recursive watch per directory, ignored directories never entered,
-/// the content of new directories listed. Elsewhere (FSEvents, Windows:
-/// natively recursive) a recursive root is one recursive watch and ignored
-/// paths are only filtered out of its events.
+/// With `pruned` (inotify) recursion is done here, one non-recursive watch
+/// per directory; elsewhere a recursive root is one recursive watch (see
+/// the module docs of `watcher` for why).
 #[derive(Debug)]
 pub(crate) struct Watches {
     watcher: RecommendedWatcher,

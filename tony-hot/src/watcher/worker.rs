@@ -1,9 +1,5 @@
-//! The watcher's thread: `notify` events in, debounced events out.
-//!
-//! Rename halves are paired here: by tracker (the inotify cookie) when the
-//! backend gives one, by adjacency otherwise (Windows; FSEvents and kqueue,
-//! whose unpaired `Any` halves are sided by whether the path exists now).
-//! An old half that finds no new half within [`RENAME_GRACE`] moved out.
+//! The watcher's thread and the state it feeds: `notify` events in, rename
+//! halves paired (see the module docs of `watcher`), debounced events out.
 
 use std::{
     any::Any,
@@ -185,44 +181,48 @@ impl State {
             }
             return self.check_roots(&[], now);
         }
+        // notify sends `Both` (inotify) after the halves it pairs.
+        let both = EventKind::Modify(ModifyKind::Name(RenameMode::Both));
+        let atime = EventKind::Modify(ModifyKind::Metadata(MetadataKind::AccessTime));
+        let skip = matches!(event.kind, EventKind::Access(_) | EventKind::Other);
+        let is_dir = match event.kind {
+            EventKind::Create(CreateKind::Folder) | EventKind::Remove(RemoveKind::Folder) => {
+                Some(true)
+            }
+            EventKind::Create(CreateKind::File) | EventKind::Remove(RemoveKind::File) => {
+                Some(false)
+            }
+            _ => None,
+        };
         let tracker = event.tracker();
-        let hint = |folder: bool, file: bool| (folder || file).then_some(folder);
         for path in event.paths.iter().cloned() {
-            match event.kind {
-                EventKind::Access(_)
-                | EventKind::Other
-                | EventKind::Modify(ModifyKind::Metadata(MetadataKind::AccessTime))
-                // notify sends `Both` (inotify) after the halves it pairs.
-                | EventKind::Modify(ModifyKind::Name(RenameMode::Both)) => break,
-                EventKind::Modify(ModifyKind::Name(mode)) => {
-                    let old = match mode {
-                        RenameMode::From => true,
-                        RenameMode::To => false,
-                        _ => path.symlink_metadata().is_err(),
-                    };
-                    if !old {
-                        self.moved_in(path, tracker, now);
-                    } else if tracker.is_some() || !self.trackers {
-                        self.settle_move(None);
-                        self.moving = Some((path, tracker, now));
-                    } else if self.roots.iter().any(|r| r.path == path) {
-                        self.removed(path, None, now);
-                    }
-                }
-                EventKind::Create(kind) => {
-                    self.settle_move(Some(&path));
-                    self.created(path, hint(kind == CreateKind::Folder, kind == CreateKind::File), now);
-                }
-                EventKind::Remove(kind) => {
-                    self.settle_move(Some(&path));
-                    self.removed(path, hint(kind == RemoveKind::Folder, kind == RemoveKind::File), now);
-                }
-                EventKind::Modify(_) | EventKind::Any => {
-                    self.settle_move(Some(&path));
-                    if self.admits(&path, is_dir_now(&path)) {
+            if skip || event.kind == both || event.kind == atime {
+                break;
+            }
+            let EventKind::Modify(ModifyKind::Name(mode)) = event.kind else {
+                self.settle_move(Some(&path));
+                match event.kind {
+                    EventKind::Create(_) => self.created(path, is_dir, now),
+                    EventKind::Remove(_) => self.removed(path, is_dir, now),
+                    _ if self.admits(&path, is_dir_now(&path)) => {
                         self.debouncer.push(Change::Modified(path), now);
                     }
+                    _ => {}
                 }
+                continue;
+            };
+            let old = match mode {
+                RenameMode::From => true,
+                RenameMode::To => false,
+                _ => path.symlink_metadata().is_err(),
+            };
+            if !old {
+                self.moved_in(path, tracker, now);
+            } else if tracker.is_some() || !self.trackers {
+                self.settle_move(None);
+                self.moving = Some((path, tracker, now));
+            } else if self.roots.iter().any(|r| r.path == path) {
+                self.removed(path, None, now);
             }
         }
         self.check_roots(&event.paths, now);
@@ -376,7 +376,6 @@ impl State {
             Ok(()) => tracing::info!(root = %root.path.display(), "watching again"),
             Err(error) => tracing::warn!(root = %root.path.display(), %error, "cannot watch again"),
         }
-        found.retain(|(path, is_dir)| root.admits(path, *is_dir, &self.filter));
         self.report(found, root.kind == RootKind::File, now);
         true
     }
