@@ -134,21 +134,17 @@ impl Watches {
                 _ => r.needs_dir(dir, filter),
             })
         };
-        let stale: Vec<PathBuf> = self
-            .current
-            .keys()
-            .filter(|d| !needed(d))
-            .cloned()
-            .collect();
-        for dir in stale {
-            self.current.remove(&dir);
-            match self.watcher.unwatch(&dir) {
-                Err(e) if !matches!(e.kind, ErrorKind::WatchNotFound) => {
+        let watcher = &mut self.watcher;
+        self.current.retain(|dir, _| {
+            needed(dir) || {
+                if let Err(e) = watcher.unwatch(dir)
+                    && !matches!(e.kind, ErrorKind::WatchNotFound)
+                {
                     tracing::debug!(dir = %dir.display(), error = %e, "unwatch failed");
                 }
-                _ => {}
+                false
             }
-        }
+        });
         for root in roots {
             let walked = pruned
                 && root.waiting.is_none()
@@ -165,13 +161,7 @@ impl Watches {
         if !self.pruned && self.current.contains_key(dir) {
             let _ = self.watcher.unwatch(dir);
         }
-        let gone: Vec<PathBuf> = (self.current.range(dir.to_path_buf()..).map(|(p, _)| p))
-            .take_while(|p| p.starts_with(dir))
-            .cloned()
-            .collect();
-        for p in gone {
-            self.current.remove(&p);
-        }
+        self.current.retain(|p, _| !p.starts_with(dir));
     }
 
     /// Whether `dir` is watched (so was a directory).
