@@ -313,8 +313,8 @@ impl State {
         for i in 0..self.roots.len() {
             let root = &self.roots[i];
             let touched = paths.iter().any(|p| {
-                root.anchor().starts_with(p)
-                    || [&root.link, &root.waiting].contains(&&Some(p.clone()))
+                let at = |o: &Option<PathBuf>| o.as_deref() == Some(p.as_path());
+                root.anchor().starts_with(p) || at(&root.link) || at(&root.waiting)
             });
             if touched || paths.is_empty() {
                 changed |= self.revisit(i, now);
