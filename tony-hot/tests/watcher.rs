@@ -620,3 +620,33 @@ fn a_symlinked_file_is_followed_to_its_target_and_when_re_pointed() {
         "the old target is no longer followed"
     );
 }
+
+#[test]
+fn the_sink_may_change_what_is_watched() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a_root, b_root) = (
+        fs::canonicalize(a.path()).unwrap(),
+        fs::canonicalize(b.path()).unwrap(),
+    );
+    let slot = std::sync::Arc::new(std::sync::Mutex::new(None::<FileWatcher>));
+    let (tx, rx) = mpsc::channel();
+    let (in_sink, b_dir) = (slot.clone(), b_root.clone());
+    let sink = move |event: ChangeEvent| {
+        if let Some(watcher) = in_sink.lock().unwrap().as_ref() {
+            watcher.watch_path(&b_dir).unwrap();
+        }
+        let _ = tx.send(event);
+    };
+    let watcher = FileWatcher::new(config(), sink).unwrap();
+    watcher.watch_path(&a_root).unwrap();
+    *slot.lock().unwrap() = Some(watcher);
+    fs::write(a_root.join("a.rs"), "1").unwrap();
+    event_for(&rx, &a_root.join("a.rs"));
+    fs::write(b_root.join("b.rs"), "1").unwrap();
+    assert_eq!(
+        event_for(&rx, &b_root.join("b.rs")),
+        event(ChangeKind::Created, b_root.join("b.rs"))
+    );
+    let watcher = slot.lock().unwrap().take().unwrap();
+    assert_eq!(watcher.watched_paths().len(), 2);
+}

@@ -85,28 +85,11 @@ impl Default for WatcherConfig {
 
 impl WatcherConfig {
     /// The default configuration (same as [`Default::default`]).
-    ///
-    /// ```
-    /// use tony_hot::{WatcherConfig, DEFAULT_DEBOUNCE};
-    ///
-    /// let config = WatcherConfig::new();
-    /// assert_eq!(config.debounce, DEFAULT_DEBOUNCE);
-    /// assert!(config.extensions.is_empty());
-    /// assert!(config.ignore.iter().any(|p| p == "target/**"));
-    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Sets the debounce window.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use tony_hot::WatcherConfig;
-    ///
-    /// let config = WatcherConfig::default().with_debounce(Duration::from_millis(50));
-    /// assert_eq!(config.debounce, Duration::from_millis(50));
-    /// ```
     #[must_use]
     pub fn with_debounce(mut self, debounce: Duration) -> Self {
         self.debounce = debounce;
@@ -114,13 +97,6 @@ impl WatcherConfig {
     }
 
     /// Replaces the extension list.
-    ///
-    /// ```
-    /// use tony_hot::WatcherConfig;
-    ///
-    /// let config = WatcherConfig::default().with_extensions(["rs", ".toml"]);
-    /// assert_eq!(config.extensions, ["rs", ".toml"]);
-    /// ```
     #[must_use]
     pub fn with_extensions<I, S>(mut self, extensions: I) -> Self
     where
@@ -132,13 +108,6 @@ impl WatcherConfig {
     }
 
     /// Adds one extension to the list.
-    ///
-    /// ```
-    /// use tony_hot::WatcherConfig;
-    ///
-    /// let config = WatcherConfig::default().with_extension("rs").with_extension("toml");
-    /// assert_eq!(config.extensions, ["rs", "toml"]);
-    /// ```
     #[must_use]
     pub fn with_extension(mut self, extension: impl Into<String>) -> Self {
         self.extensions.push(extension.into());
@@ -146,14 +115,6 @@ impl WatcherConfig {
     }
 
     /// Adds one ignore pattern (the defaults stay).
-    ///
-    /// ```
-    /// use tony_hot::WatcherConfig;
-    ///
-    /// let config = WatcherConfig::default().with_ignore("**/*.bak");
-    /// assert!(config.ignore.iter().any(|p| p == "**/*.bak"));
-    /// assert!(config.ignore.iter().any(|p| p == ".git/**"));
-    /// ```
     #[must_use]
     pub fn with_ignore(mut self, pattern: impl Into<String>) -> Self {
         let pattern = pattern.into();
@@ -165,13 +126,6 @@ impl WatcherConfig {
 
     /// Drops the [`DEFAULT_IGNORE`] patterns (user patterns stay), for
     /// watching inside `target/` or `.git/`.
-    ///
-    /// ```
-    /// use tony_hot::WatcherConfig;
-    ///
-    /// let config = WatcherConfig::default().without_default_ignores().with_ignore("*.tmp");
-    /// assert_eq!(config.ignore, ["*.tmp"]);
-    /// ```
     #[must_use]
     pub fn without_default_ignores(mut self) -> Self {
         self.ignore
@@ -180,12 +134,6 @@ impl WatcherConfig {
     }
 
     /// Sets whether subdirectories are watched.
-    ///
-    /// ```
-    /// use tony_hot::WatcherConfig;
-    ///
-    /// assert!(!WatcherConfig::default().with_recursive(false).recursive);
-    /// ```
     #[must_use]
     pub fn with_recursive(mut self, recursive: bool) -> Self {
         self.recursive = recursive;
@@ -208,53 +156,40 @@ where
     Ok(all)
 }
 
-/// A `Duration` as whole milliseconds, read from an integer or a string
+/// `debounce`: whole milliseconds, read from an integer or from a string
 /// with a unit (`"250ms"`, `"2s"`, `"1.5s"`).
 mod millis {
-    use std::{fmt, time::Duration};
+    use std::time::Duration;
 
-    use serde::{Deserializer, Serializer, de};
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
 
     pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_u64(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        d.deserialize_any(Visitor)
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Millis {
+        Number(u64),
+        Text(String),
     }
 
-    struct Visitor;
-
-    impl de::Visitor<'_> for Visitor {
-        type Value = Duration;
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str(r#"milliseconds as an integer, or a string like "250ms" or "2s""#)
-        }
-
-        fn visit_u64<E: de::Error>(self, ms: u64) -> Result<Duration, E> {
-            Ok(Duration::from_millis(ms))
-        }
-
-        fn visit_i64<E: de::Error>(self, ms: i64) -> Result<Duration, E> {
-            u64::try_from(ms)
-                .map(Duration::from_millis)
-                .map_err(|_| E::invalid_value(de::Unexpected::Signed(ms), &self))
-        }
-
-        fn visit_str<E: de::Error>(self, s: &str) -> Result<Duration, E> {
-            let invalid = || E::invalid_value(de::Unexpected::Str(s), &self);
-            let s = s.trim();
-            let (number, scale) = if let Some(n) = s.strip_suffix("ms") {
-                (n, 1e-3)
-            } else if let Some(n) = s.strip_suffix('s') {
-                (n, 1.0)
-            } else {
-                (s, 1e-3)
-            };
-            let value: f64 = number.trim().parse().map_err(|_| invalid())?;
-            Duration::try_from_secs_f64(value * scale).map_err(|_| invalid())
-        }
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let expected = r#"milliseconds as an integer, or a string like "250ms" or "2s""#;
+        let text = match Millis::deserialize(d) {
+            Ok(Millis::Number(ms)) => return Ok(Duration::from_millis(ms)),
+            Ok(Millis::Text(text)) => text,
+            Err(_) => return Err(D::Error::custom(format!("invalid debounce: {expected}"))),
+        };
+        let s = text.trim();
+        let (number, scale) = match (s.strip_suffix("ms"), s.strip_suffix('s')) {
+            (Some(n), _) => (n, 1e-3),
+            (None, Some(n)) => (n, 1.0),
+            (None, None) => (s, 1e-3),
+        };
+        let value = number.trim().parse::<f64>().ok();
+        let duration = value.and_then(|v| Duration::try_from_secs_f64(v * scale).ok());
+        duration.ok_or_else(|| D::Error::custom(format!("invalid debounce `{text}`: {expected}")))
     }
 }
 
@@ -263,6 +198,28 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    #[test]
+    fn builders_set_what_they_say() {
+        let config = WatcherConfig::new();
+        assert_eq!(config, WatcherConfig::default());
+        assert_eq!(config.debounce, DEFAULT_DEBOUNCE);
+        assert!(config.extensions.is_empty() && config.recursive);
+        let config = config
+            .with_debounce(Duration::from_millis(50))
+            .with_extensions(["rs", ".toml"])
+            .with_extension("md")
+            .with_ignore("**/*.bak")
+            .with_ignore("**/*.bak")
+            .with_recursive(false);
+        assert_eq!(config.debounce, Duration::from_millis(50));
+        assert_eq!(config.extensions, ["rs", ".toml", "md"]);
+        assert_eq!(config.ignore.len(), DEFAULT_IGNORE.len() + 1);
+        assert!(config.ignore.iter().any(|p| p == ".git/**"));
+        assert!(!config.recursive);
+        let config = config.without_default_ignores().with_ignore("*.tmp");
+        assert_eq!(config.ignore, ["**/*.bak", "*.tmp"]);
+    }
 
     #[test]
     fn debounce_reads_integers_and_units() {

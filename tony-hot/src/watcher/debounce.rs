@@ -1,8 +1,7 @@
 //! Trailing-edge debouncing per path.
 
 use std::{
-    cmp::Reverse,
-    collections::{BinaryHeap, HashMap},
+    collections::HashMap,
     path::{Path, PathBuf},
     time::{Duration, Instant},
 };
@@ -38,23 +37,8 @@ struct Pending {
     /// What was here before the window was renamed away: the rename
     /// reports it, not a removal.
     moved_away: bool,
-    /// Bumped on every change to the path; queue entries of older
-    /// generations are stale.
-    generation: u64,
-}
-
-impl Pending {
-    /// A path unchanged so far, with something at it.
-    fn existing() -> Self {
-        Self {
-            before: true,
-            after: true,
-            original: true,
-            origin: None,
-            moved_away: false,
-            generation: 0,
-        }
-    }
+    /// When the window closes: a window after the path's last change.
+    due: Instant,
 }
 
 /// Folds the changes to each path into one event, emitted once the path has
@@ -64,10 +48,6 @@ impl Pending {
 pub(crate) struct Debouncer {
     window: Duration,
     pending: HashMap<PathBuf, Pending>,
-    /// (deadline, generation, path), earliest first; stale entries are
-    /// skipped when they come up.
-    queue: BinaryHeap<Reverse<(Instant, u64, PathBuf)>>,
-    generation: u64,
 }
 
 impl Debouncer {
@@ -75,100 +55,64 @@ impl Debouncer {
         Self {
             window: window.min(MAX_WINDOW),
             pending: HashMap::new(),
-            queue: BinaryHeap::new(),
-            generation: 0,
         }
     }
 
     /// Records a change seen at `at`.
     pub(crate) fn push(&mut self, change: Change, at: Instant) {
         match change {
-            Change::Created(path) => {
-                let e = self.entry(&path, false);
-                e.after = true;
-                self.touch(path, at);
-            }
-            Change::Modified(path) => {
-                let e = self.entry(&path, true);
-                e.after = true;
-                self.touch(path, at);
-            }
+            Change::Created(path) => self.entry(&path, false, at).after = true,
+            Change::Modified(path) => self.entry(&path, true, at).after = true,
             Change::Removed(path) => {
-                let e = self.entry(&path, true);
-                e.after = false;
-                e.original = false;
-                let origin = e.origin.take();
-                self.touch(path, at);
-                if let Some(origin) = origin {
-                    // Renamed here, then removed: the original is gone.
-                    let o = self
-                        .pending
-                        .entry(origin.clone())
-                        .or_insert_with(|| Pending {
-                            after: false,
-                            original: false,
-                            ..Pending::existing()
-                        });
+                let e = self.entry(&path, true, at);
+                (e.after, e.original) = (false, false);
+                if let Some(origin) = e.origin.take() {
+                    // Renamed here, then removed: the original is gone
+                    // (unless something new is there by now).
+                    let fresh = !self.pending.contains_key(&origin);
+                    let o = self.entry(&origin, true, at);
                     o.moved_away = false;
-                    self.touch(origin, at);
+                    if fresh {
+                        (o.after, o.original) = (false, false);
+                    }
                 }
             }
+            Change::Renamed { from, to } if from == to => self.push(Change::Modified(to), at),
             Change::Renamed { from, to } => {
-                if from == to {
-                    return self.push(Change::Modified(to), at);
-                }
-                let f = self.entry(&from, true);
+                let f = self.entry(&from, true, at);
                 let origin = match f.origin.take() {
-                    Some(origin) => Some(origin),
                     None if f.original => Some(from.clone()),
-                    None => None,
+                    origin => origin,
                 };
-                f.after = false;
-                f.original = false;
-                if origin.as_ref() == Some(&from) {
-                    f.moved_away = true;
-                }
-                self.touch(from, at);
-                let t = self.entry(&to, false);
+                (f.after, f.original) = (false, false);
+                f.moved_away |= origin.as_ref() == Some(&from);
+                let t = self.entry(&to, false, at);
+                t.after = true;
                 if origin.as_ref() == Some(&to) {
                     // Renamed back where it was.
-                    t.moved_away = false;
-                    t.original = true;
+                    (t.moved_away, t.original) = (false, true);
                 } else {
-                    t.original = false;
-                    t.origin = origin;
+                    (t.original, t.origin) = (false, origin);
                 }
-                t.after = true;
-                self.touch(to, at);
             }
         }
     }
 
     /// The next time something may be due.
-    pub(crate) fn next_deadline(&mut self) -> Option<Instant> {
-        while let Some(Reverse((deadline, generation, path))) = self.queue.peek() {
-            if self.is_current(path, *generation) {
-                return Some(*deadline);
-            }
-            self.queue.pop();
-        }
-        None
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.pending.values().map(|p| p.due).min()
     }
 
     /// Appends to `out` the events of every path quiet since `now - window`,
     /// earliest first. A path whose changes cancel out (created then
     /// removed) gives none.
     pub(crate) fn drain_due(&mut self, now: Instant, out: &mut Vec<ChangeEvent>) {
-        while let Some(Reverse((deadline, _, _))) = self.queue.peek() {
-            if *deadline > now {
-                break;
-            }
-            let Some(Reverse((_, generation, path))) = self.queue.pop() else {
-                break;
-            };
-            if !self.is_current(&path, generation) {
-                continue;
-            }
+        let mut due: Vec<(Instant, PathBuf)> = (self.pending.iter())
+            .filter(|(_, p)| p.due <= now)
+            .map(|(path, p)| (p.due, path.clone()))
+            .collect();
+        due.sort();
+        for (_, path) in due {
             if let Some(pending) = self.pending.remove(&path) {
                 out.extend(event(path, pending));
             }
@@ -180,32 +124,21 @@ impl Debouncer {
         self.pending.len()
     }
 
-    /// The path's entry; a new one assumes something was there before the
-    /// window when the first change says so (`before`).
-    fn entry(&mut self, path: &Path, before: bool) -> &mut Pending {
-        self.pending.entry(path.to_path_buf()).or_insert(Pending {
+    /// The path's entry, its window restarted at `at`; a new one assumes
+    /// something was there before the window when the first change says so
+    /// (`before`).
+    fn entry(&mut self, path: &Path, before: bool, at: Instant) -> &mut Pending {
+        let due = at + self.window;
+        let entry = self.pending.entry(path.to_path_buf()).or_insert(Pending {
             before,
             after: before,
             original: before,
-            ..Pending::existing()
-        })
-    }
-
-    fn is_current(&self, path: &Path, generation: u64) -> bool {
-        self.pending
-            .get(path)
-            .is_some_and(|p| p.generation == generation)
-    }
-
-    /// Restarts the path's window at `at`.
-    fn touch(&mut self, path: PathBuf, at: Instant) {
-        self.generation += 1;
-        let generation = self.generation;
-        if let Some(p) = self.pending.get_mut(&path) {
-            p.generation = generation;
-            self.queue
-                .push(Reverse((at + self.window, generation, path)));
-        }
+            origin: None,
+            moved_away: false,
+            due,
+        });
+        entry.due = due;
+        entry
     }
 }
 

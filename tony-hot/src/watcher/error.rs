@@ -5,20 +5,6 @@ use std::path::PathBuf;
 /// What can go wrong when starting a [`FileWatcher`](super::FileWatcher) or
 /// changing what it watches. Every variant names the path or pattern at
 /// fault.
-///
-/// # Example
-///
-/// ```
-/// use tony_hot::{FileWatcher, WatchError, WatcherConfig};
-///
-/// let (tx, _rx) = std::sync::mpsc::channel();
-/// let watcher = FileWatcher::new(WatcherConfig::default(), tx)?;
-/// match watcher.watch_path("/no/such/dir") {
-///     Err(WatchError::NotFound { path }) => assert!(path.ends_with("no/such/dir")),
-///     other => panic!("expected NotFound, got {other:?}"),
-/// }
-/// # Ok::<(), WatchError>(())
-/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -78,23 +64,5 @@ pub enum Error {
         /// What the OS reported.
         #[source]
         source: std::io::Error,
-    },
-    /// The watcher's thread has stopped (it panicked), so the request for
-    /// this path could not be carried out.
-    #[error("cannot change the watch of `{}`: the watcher thread has stopped", path.display())]
-    Stopped {
-        /// The path of the request.
-        path: PathBuf,
-    },
-    /// A [`FileWatcher`](super::FileWatcher) method was called from inside its
-    /// own change sink, which runs on the watcher's thread; waiting for that
-    /// thread there would deadlock.
-    #[error(
-        "cannot change the watch of `{}` from inside the watcher's own change sink",
-        path.display()
-    )]
-    CalledFromSink {
-        /// The path of the request.
-        path: PathBuf,
     },
 }

@@ -1,27 +1,14 @@
-//! What the watcher reports.
+//! What the watcher reports, and where it goes.
 
-use std::path::{Path, PathBuf};
+use std::{
+    path::{Path, PathBuf},
+    sync::mpsc,
+};
 
-/// What happened to a path.
+/// What happened to a path: the folded, backend-independent result of
+/// everything `notify` reported for it within the debounce window.
 ///
 /// `#[non_exhaustive]`: new kinds may be added, so matches need a `_` arm.
-///
-/// # Example
-///
-/// ```
-/// use std::path::PathBuf;
-/// use tony_hot::ChangeKind;
-///
-/// let kind = ChangeKind::Renamed { from: PathBuf::from("a.rs"), to: PathBuf::from("b.rs") };
-/// let verb = match &kind {
-///     ChangeKind::Created => "created",
-///     ChangeKind::Modified => "modified",
-///     ChangeKind::Removed => "removed",
-///     ChangeKind::Renamed { .. } => "renamed",
-///     _ => "changed",
-/// };
-/// assert_eq!(verb, "renamed");
-/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ChangeKind {
@@ -50,15 +37,18 @@ pub enum ChangeKind {
 /// canonical form of the watched path (see
 /// [`FileWatcher::watch_path`](super::FileWatcher::watch_path)).
 ///
-/// # Example
-///
 /// ```
 /// use std::path::{Path, PathBuf};
 /// use tony_hot::{ChangeEvent, ChangeKind};
 ///
-/// let event = ChangeEvent { kind: ChangeKind::Modified, paths: vec![PathBuf::from("/p/lib.rs")] };
-/// assert_eq!(event.path(), Some(Path::new("/p/lib.rs")));
-/// assert!(event.concerns(Path::new("/p/lib.rs")));
+/// let (from, to) = (PathBuf::from("/p/a.rs"), PathBuf::from("/p/b.rs"));
+/// let event = ChangeEvent {
+///     kind: ChangeKind::Renamed { from: from.clone(), to: to.clone() },
+///     paths: vec![from, to],
+/// };
+/// assert_eq!(event.path(), Some(Path::new("/p/b.rs")));
+/// assert!(event.concerns(Path::new("/p/a.rs")));
+/// assert!(!event.concerns(Path::new("/p/c.rs")));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ChangeEvent {
@@ -71,33 +61,70 @@ pub struct ChangeEvent {
 impl ChangeEvent {
     /// The path as it is now: the new path of a rename, the path itself
     /// otherwise.
-    ///
-    /// ```
-    /// use std::path::{Path, PathBuf};
-    /// use tony_hot::{ChangeEvent, ChangeKind};
-    ///
-    /// let (from, to) = (PathBuf::from("/p/a.rs"), PathBuf::from("/p/b.rs"));
-    /// let event = ChangeEvent {
-    ///     kind: ChangeKind::Renamed { from: from.clone(), to: to.clone() },
-    ///     paths: vec![from, to],
-    /// };
-    /// assert_eq!(event.path(), Some(Path::new("/p/b.rs")));
-    /// ```
     pub fn path(&self) -> Option<&Path> {
         self.paths.last().map(PathBuf::as_path)
     }
 
     /// Whether `path` is one of the event's paths.
-    ///
-    /// ```
-    /// use std::path::{Path, PathBuf};
-    /// use tony_hot::{ChangeEvent, ChangeKind};
-    ///
-    /// let event = ChangeEvent { kind: ChangeKind::Removed, paths: vec![PathBuf::from("/p/x.rs")] };
-    /// assert!(event.concerns(Path::new("/p/x.rs")));
-    /// assert!(!event.concerns(Path::new("/p/y.rs")));
-    /// ```
     pub fn concerns(&self, path: &Path) -> bool {
         self.paths.iter().any(|p| p == path)
+    }
+}
+
+/// Receives the watcher's [`ChangeEvent`]s, one call per event, on the
+/// watcher's own thread.
+///
+/// Implemented for closures `FnMut(ChangeEvent) + Send + 'static` and for
+/// [`mpsc::Sender`] / [`mpsc::SyncSender`] of `ChangeEvent` (a send to a
+/// dropped receiver is ignored; a full `SyncSender` blocks the watcher). A
+/// sink that panics is caught: the panic is logged with `tracing` and the
+/// watcher goes on with the next event. A sink should return quickly;
+/// while it runs, the watcher's thread processes nothing else.
+///
+/// ```
+/// use tony_hot::{ChangeEvent, ChangeSink, FileWatcher, WatcherConfig};
+///
+/// /// Counts events.
+/// struct Counter(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+///
+/// impl ChangeSink for Counter {
+///     fn handle_event(&mut self, _event: ChangeEvent) {
+///         self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+///     }
+/// }
+///
+/// let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+/// let _by_type = FileWatcher::new(WatcherConfig::default(), Counter(count.clone()))?;
+/// let _by_closure = FileWatcher::new(WatcherConfig::default(), |e: ChangeEvent| {
+///     tracing::info!(?e, "changed");
+/// })?;
+/// let (tx, _rx) = std::sync::mpsc::channel();
+/// let _by_channel = FileWatcher::new(WatcherConfig::default(), tx)?;
+/// # Ok::<(), tony_hot::WatchError>(())
+/// ```
+pub trait ChangeSink: Send + 'static {
+    /// Handles one event.
+    fn handle_event(&mut self, event: ChangeEvent);
+}
+
+impl<F: FnMut(ChangeEvent) + Send + 'static> ChangeSink for F {
+    fn handle_event(&mut self, event: ChangeEvent) {
+        self(event);
+    }
+}
+
+impl ChangeSink for mpsc::Sender<ChangeEvent> {
+    fn handle_event(&mut self, event: ChangeEvent) {
+        if let Err(mpsc::SendError(event)) = self.send(event) {
+            tracing::debug!(?event, "change receiver dropped; event discarded");
+        }
+    }
+}
+
+impl ChangeSink for mpsc::SyncSender<ChangeEvent> {
+    fn handle_event(&mut self, event: ChangeEvent) {
+        if let Err(mpsc::SendError(event)) = self.send(event) {
+            tracing::debug!(?event, "change receiver dropped; event discarded");
+        }
     }
 }

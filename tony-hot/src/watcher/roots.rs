@@ -49,10 +49,6 @@ pub enum WatchState {
 
 impl WatchState {
     /// Whether changes to the path are being reported.
-    ///
-    /// ```
-    /// assert!(tony_hot::WatchState::Watched.is_watched());
-    /// ```
     pub fn is_watched(&self) -> bool {
         matches!(self, WatchState::Watched)
     }

@@ -1,4 +1,4 @@
-//! The directories handed to the operating system's watch service.
+//! The directories handed to `notify`.
 
 use std::{
     collections::BTreeMap,
@@ -6,20 +6,21 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use notify::{ErrorKind, RecommendedWatcher, RecursiveMode, Watcher};
+use notify::{
+    ErrorKind, RecommendedWatcher,
+    RecursiveMode::{self, NonRecursive, Recursive},
+    Watcher,
+};
 
 use super::{
     filter::Filter,
     roots::{Root, RootKind},
 };
 
-/// The `notify` watcher and the watches it holds for the roots.
-///
-/// With `pruned` (inotify, where recursion is emulated anyway), recursion is
-/// done here: one non-recursive watch per directory, skipping ignored
-/// subtrees, so a `target/` with thousands of directories costs nothing.
-/// Elsewhere (FSEvents, Windows: natively recursive) a recursive root is one
-/// recursive watch and ignored paths are filtered out of its events.
+/// The `notify` watcher and what it watches (notify offers no way to ask).
+/// With `pruned` (inotify) recursion is done here, one non-recursive watch
+/// per directory; elsewhere a recursive root is one recursive watch (see
+/// the module docs of `watcher` for why).
 #[derive(Debug)]
 pub(crate) struct Watches {
     watcher: RecommendedWatcher,
@@ -40,75 +41,76 @@ impl Watches {
         self.pruned
     }
 
-    /// Adds the watches `root` needs. `wanted` tells which directories some
-    /// root needs (for the walk of a pruned recursive root).
+    /// Adds the watches `root` needs; `wanted` tells which directories some
+    /// root needs (for the walk of a pruned recursive root). With `found`,
+    /// collects what the root holds (see [`add_tree`](Self::add_tree)).
     pub(crate) fn add_root(
         &mut self,
         root: &Root,
         wanted: &dyn Fn(&Path) -> bool,
+        found: Option<&mut Vec<(PathBuf, bool)>>,
     ) -> notify::Result<()> {
         if let Some(waiting) = &root.waiting {
-            return self.watch_dir(waiting);
+            return self.watch(waiting, NonRecursive);
         }
         match root.kind {
+            RootKind::Dir { recursive: true } if self.pruned => {
+                return self.add_tree(&root.path, wanted, found);
+            }
+            RootKind::Dir { recursive } => {
+                self.watch(&root.path, if recursive { Recursive } else { NonRecursive })?;
+                if let Some(found) = found {
+                    let entries = fs::read_dir(&root.path).into_iter().flatten().flatten();
+                    found.extend(
+                        entries.map(|e| (e.path(), e.file_type().is_ok_and(|t| t.is_dir()))),
+                    );
+                }
+            }
             RootKind::File => {
                 let link_dir = root.link.as_deref().and_then(Path::parent);
                 for dir in root.path.parent().into_iter().chain(link_dir) {
-                    self.watch_dir(dir)?;
+                    self.watch(dir, NonRecursive)?;
                 }
-                Ok(())
+                if let Some(found) = found
+                    && root.path.exists()
+                {
+                    found.push((root.path.clone(), false));
+                }
             }
-            RootKind::Dir { recursive: false } => self
-                .ensure(&root.path, RecursiveMode::NonRecursive)
-                .map(drop),
-            RootKind::Dir { recursive: true } if !self.pruned => {
-                self.ensure(&root.path, RecursiveMode::Recursive).map(drop)
-            }
-            RootKind::Dir { recursive: true } => self.add_tree(&root.path, wanted, None),
         }
+        Ok(())
     }
 
-    /// Watches `top` and every directory below it that is `wanted`
-    /// (pruned mode). With `found`, collects every entry met below `top`,
-    /// with whether it is a directory: the content of a directory that just
-    /// appeared, which no event will announce.
+    /// Watches `top` and every `wanted` directory below it (pruned mode).
+    /// With `found`, collects every entry met below `top`, with whether it
+    /// is a directory: the content of a directory that just appeared, which
+    /// no event will announce. A failure below `top` is skipped, unless the
+    /// watch limit is reached.
     pub(crate) fn add_tree(
         &mut self,
         top: &Path,
         wanted: &dyn Fn(&Path) -> bool,
         mut found: Option<&mut Vec<(PathBuf, bool)>>,
     ) -> notify::Result<()> {
-        let mut added = Vec::new();
         let mut stack = vec![top.to_path_buf()];
         while let Some(dir) = stack.pop() {
             // Watch first, then list: what appears in between is reported
             // by both, and the debouncer folds the two.
-            match self.ensure(&dir, RecursiveMode::NonRecursive) {
-                Ok(true) => added.push(dir.clone()),
-                Ok(false) => {}
+            let listed = self.watch(&dir, NonRecursive).and_then(|()| {
+                fs::read_dir(&dir).map_err(|e| notify::Error::io(e).add_path(dir.clone()))
+            });
+            let entries = match listed {
+                Ok(entries) => entries,
                 Err(e) if dir == top || matches!(e.kind, ErrorKind::MaxFilesWatch) => {
-                    self.rollback(added);
                     return Err(e);
                 }
                 Err(e) => {
                     tracing::debug!(dir = %dir.display(), error = %e, "directory not watched");
                     continue;
                 }
-            }
-            let entries = match fs::read_dir(&dir) {
-                Ok(entries) => entries,
-                Err(e) if dir == top => {
-                    self.rollback(added);
-                    return Err(notify::Error::io(e).add_path(dir));
-                }
-                Err(e) => {
-                    tracing::debug!(dir = %dir.display(), error = %e, "directory not listed");
-                    continue;
-                }
             };
             for entry in entries.flatten() {
-                let path = entry.path();
-                let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+                let (path, is_dir) = (entry.path(), entry.file_type().is_ok_and(|t| t.is_dir()));
                 if is_dir && wanted(&path) {
                     stack.push(path.clone());
                 }
@@ -120,66 +122,46 @@ impl Watches {
         Ok(())
     }
 
-    /// After a root was removed: drops the watches no remaining root needs,
-    /// and restores those a removed recursive watch covered.
+    /// After the roots changed: drops the watches no root needs any more,
+    /// and restores those a dropped recursive watch covered.
     pub(crate) fn retain_for(&mut self, roots: &[Root], filter: &Filter) {
         let pruned = self.pruned;
-        let stale: Vec<PathBuf> = self
-            .current
-            .keys()
-            .filter(|dir| {
-                !roots.iter().any(|r| match r.kind {
-                    RootKind::Dir { recursive: true } if !pruned => r.path == **dir,
-                    _ => r.needs_dir(dir, filter),
-                })
+        let needed = |dir: &Path| {
+            roots.iter().any(|r| match r.kind {
+                RootKind::Dir { recursive: true } if !pruned && r.waiting.is_none() => {
+                    r.path == dir
+                }
+                _ => r.needs_dir(dir, filter),
             })
-            .cloned()
-            .collect();
-        for dir in stale {
-            self.current.remove(&dir);
-            match self.watcher.unwatch(&dir) {
-                Ok(()) => {}
-                Err(e) if matches!(e.kind, ErrorKind::WatchNotFound) => {}
-                Err(e) => tracing::debug!(dir = %dir.display(), error = %e, "unwatch failed"),
+        };
+        let watcher = &mut self.watcher;
+        self.current.retain(|dir, _| {
+            needed(dir) || {
+                if let Err(e) = watcher.unwatch(dir)
+                    && !matches!(e.kind, ErrorKind::WatchNotFound)
+                {
+                    tracing::debug!(dir = %dir.display(), error = %e, "unwatch failed");
+                }
+                false
             }
-        }
+        });
         for root in roots {
-            let walks = root.waiting.is_none()
-                && pruned
-                && matches!(root.kind, RootKind::Dir { recursive: true });
-            if !walks && let Err(e) = self.add_root(root, &|_| false) {
+            let walked = pruned
+                && root.waiting.is_none()
+                && root.kind == (RootKind::Dir { recursive: true });
+            if !walked && let Err(e) = self.add_root(root, &|_| false, None) {
                 tracing::warn!(root = %root.path.display(), error = %e, "could not restore watch");
             }
         }
     }
 
-    /// Forgets the watches at and below a directory that is gone (the
-    /// backend dropped them itself).
+    /// Forgets the watches at and below a directory that is gone; inotify
+    /// dropped them itself, a recursive backend watch is released here.
     pub(crate) fn forget_below(&mut self, dir: &Path) {
-        let gone: Vec<PathBuf> = self
-            .current
-            .range(dir.to_path_buf()..)
-            .map(|(p, _)| p)
-            .take_while(|p| p.starts_with(dir))
-            .cloned()
-            .collect();
-        for p in gone {
-            self.current.remove(&p);
-        }
-    }
-
-    /// Watches one directory on its own, unless already covered.
-    pub(crate) fn watch_dir(&mut self, dir: &Path) -> notify::Result<()> {
-        self.ensure(dir, RecursiveMode::NonRecursive).map(drop)
-    }
-
-    /// Drops the watches at and below a directory that is gone. inotify
-    /// dropped them itself; a recursive backend watch is released here.
-    pub(crate) fn release(&mut self, dir: &Path) {
         if !self.pruned && self.current.contains_key(dir) {
             let _ = self.watcher.unwatch(dir);
         }
-        self.forget_below(dir);
+        self.current.retain(|p, _| !p.starts_with(dir));
     }
 
     /// Whether `dir` is watched (so was a directory).
@@ -187,38 +169,20 @@ impl Watches {
         self.current.contains_key(dir)
     }
 
-    /// Number of watched directories (recursive watches count once).
-    pub(crate) fn len(&self) -> usize {
-        self.current.len()
-    }
-
-    fn covered(&self, path: &Path, mode: RecursiveMode) -> bool {
-        match self.current.get(path) {
-            Some(RecursiveMode::Recursive) => return true,
-            Some(RecursiveMode::NonRecursive) if mode == RecursiveMode::NonRecursive => {
-                return true;
-            }
-            _ => {}
+    /// Watches `dir` unless a watch already covers it.
+    pub(crate) fn watch(&mut self, dir: &Path, mode: RecursiveMode) -> notify::Result<()> {
+        let covered = self
+            .current
+            .get(dir)
+            .is_some_and(|m| *m == Recursive || mode == NonRecursive)
+            || dir
+                .ancestors()
+                .skip(1)
+                .any(|a| self.current.get(a) == Some(&Recursive));
+        if !covered {
+            self.watcher.watch(dir, mode)?;
+            self.current.insert(dir.to_path_buf(), mode);
         }
-        path.ancestors()
-            .skip(1)
-            .any(|a| self.current.get(a) == Some(&RecursiveMode::Recursive))
-    }
-
-    /// Watches `path` unless already covered; `true` if a watch was added.
-    fn ensure(&mut self, path: &Path, mode: RecursiveMode) -> notify::Result<bool> {
-        if self.covered(path, mode) {
-            return Ok(false);
-        }
-        self.watcher.watch(path, mode)?;
-        self.current.insert(path.to_path_buf(), mode);
-        Ok(true)
-    }
-
-    fn rollback(&mut self, added: Vec<PathBuf>) {
-        for dir in added {
-            self.current.remove(&dir);
-            let _ = self.watcher.unwatch(&dir);
-        }
+        Ok(())
     }
 }

@@ -1,155 +1,147 @@
-//! The watcher's thread: raw events in, debounced events out.
+//! The watcher's thread and the state it feeds: `notify` events in, rename
+//! halves paired (see the module docs of `watcher`), debounced events out.
 
 use std::{
     any::Any,
-    collections::BTreeMap,
-    fs, mem,
+    fs,
     panic::{self, AssertUnwindSafe},
     path::{Path, PathBuf},
-    sync::{Arc, Mutex, PoisonError, mpsc},
-    time::Instant,
+    sync::{Mutex, MutexGuard, PoisonError, mpsc},
+    time::{Duration, Instant},
 };
 
-use notify::event::{CreateKind, EventKind, MetadataKind, ModifyKind, RemoveKind, RenameMode};
+use notify::{
+    RecursiveMode,
+    event::{CreateKind, EventKind, MetadataKind, ModifyKind, RemoveKind, RenameMode},
+};
 
 use super::{
     ChangeEvent, ChangeSink, Error,
     debounce::{Change, Debouncer},
     filter::Filter,
-    rename::{Half, Renames, Stitched},
-    roots::{Root, RootKind, WatchState},
+    roots::{Root, RootKind},
     watches::Watches,
 };
 
-/// The roots and their state, as the [`FileWatcher`](super::FileWatcher)
-/// reports them; written by the thread only.
-pub(crate) type Shared = Arc<Mutex<BTreeMap<PathBuf, WatchState>>>;
+/// How long the old half of a rename waits for its new half before it
+/// counts as a move out of the watched tree. Both halves come from one
+/// kernel read, so this only needs to cover thread scheduling.
+pub(crate) const RENAME_GRACE: Duration = Duration::from_millis(50);
 
-/// What the thread is asked to do.
-pub(crate) enum Msg {
-    /// From the `notify` backend.
-    Notify(notify::Result<notify::Event>),
-    Watch {
-        root: Root,
-        reply: mpsc::Sender<Result<(), Error>>,
-    },
-    Unwatch {
-        /// The path as given, for the error.
-        given: PathBuf,
-        /// Forms it may have been watched under (canonical, absolute).
-        candidates: Vec<PathBuf>,
-        /// The canonical path of the root removed.
-        reply: mpsc::Sender<Result<PathBuf, Error>>,
-    },
-    Stop,
+/// What the thread receives: an event from the backend, or `None` to stop.
+pub(crate) type Msg = Option<notify::Result<notify::Event>>;
+
+/// Runs the watcher's thread until told to stop (or until every sender is
+/// gone): events into `state`, what is due out to `sink`, which is called
+/// with `state` unlocked. Changes still inside their window are discarded.
+pub(crate) fn run(state: &Mutex<State>, rx: &mpsc::Receiver<Msg>, mut sink: impl ChangeSink) {
+    // No deadline: `Duration::MAX` overflows `Instant`, and std then waits
+    // without one.
+    let mut wait = Duration::MAX;
+    loop {
+        match rx.recv_timeout(wait) {
+            Ok(None) | Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Ok(Some(Ok(event))) => lock(state).on_event(event, Instant::now()),
+            Ok(Some(Err(error))) => {
+                tracing::warn!(%error, paths = ?error.paths, "file watch error");
+            }
+        }
+        let (due, next) = {
+            let mut state = lock(state);
+            (state.due(Instant::now()), state.next_deadline())
+        };
+        for event in due {
+            tracing::debug!(kind = ?event.kind, paths = ?event.paths, "change");
+            if let Err(panic) = panic::catch_unwind(AssertUnwindSafe(|| sink.handle_event(event))) {
+                let panic = panic_message(&*panic);
+                tracing::error!(panic, "change sink panicked; the watcher goes on");
+            }
+        }
+        wait = next.map_or(Duration::MAX, |d| {
+            d.saturating_duration_since(Instant::now())
+        });
+    }
+    tracing::debug!("file watcher thread stopped");
 }
 
-/// Everything the thread owns: the backend, the roots, the pipeline and the
-/// sink. Dropped (backend stopped, sink dropped) when the thread ends.
-pub(crate) struct Worker<S> {
-    rx: mpsc::Receiver<Msg>,
-    sink: S,
+/// Locks the state; a panic while it was held left it usable.
+pub(crate) fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Everything behind the watcher: the backend, the roots and the pipeline.
+/// The thread feeds it events; `watch_path` and `unwatch_path` change its
+/// roots from the caller's thread.
+#[derive(Debug)]
+pub(crate) struct State {
     filter: Filter,
-    roots: Vec<Root>,
-    shared: Shared,
+    pub(crate) roots: Vec<Root>,
     watches: Watches,
-    renames: Renames,
     debouncer: Debouncer,
     /// The backend pairs renames with trackers (inotify): an old half
     /// without one is a watched directory's own move, which its parent
     /// reports already.
     trackers: bool,
-    stitched: Vec<Stitched>,
-    out: Vec<ChangeEvent>,
+    /// The old half of a rename waiting for its new half: path, tracker,
+    /// when seen.
+    moving: Option<(PathBuf, Option<usize>, Instant)>,
 }
 
-impl<S: ChangeSink> Worker<S> {
+impl State {
     pub(crate) fn new(
-        rx: mpsc::Receiver<Msg>,
-        sink: S,
         filter: Filter,
         watches: Watches,
         debouncer: Debouncer,
         trackers: bool,
-        shared: Shared,
     ) -> Self {
         Self {
-            rx,
-            sink,
             filter,
             roots: Vec::new(),
-            shared,
             watches,
-            renames: Renames::default(),
             debouncer,
             trackers,
-            stitched: Vec::new(),
-            out: Vec::new(),
+            moving: None,
         }
     }
 
-    /// Runs until [`Msg::Stop`] (or until every sender is gone). Changes
-    /// still inside their debounce window are discarded.
-    pub(crate) fn run(mut self) {
-        loop {
-            let deadline = match (self.debouncer.next_deadline(), self.renames.deadline()) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            let msg = match deadline {
-                Some(deadline) => {
-                    match self
-                        .rx
-                        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                    {
-                        Ok(msg) => Some(msg),
-                        Err(mpsc::RecvTimeoutError::Timeout) => None,
-                        Err(mpsc::RecvTimeoutError::Disconnected) => break,
-                    }
-                }
-                None => match self.rx.recv() {
-                    Ok(msg) => Some(msg),
-                    Err(mpsc::RecvError) => break,
-                },
-            };
-            match msg {
-                Some(Msg::Stop) => break,
-                Some(Msg::Notify(Ok(event))) => self.on_event(event, Instant::now()),
-                Some(Msg::Notify(Err(error))) => {
-                    tracing::warn!(%error, paths = ?error.paths, "file watch error");
-                }
-                Some(Msg::Watch { root, reply }) => {
-                    let _ = reply.send(self.watch(root));
-                }
-                Some(Msg::Unwatch {
-                    given,
-                    candidates,
-                    reply,
-                }) => {
-                    let _ = reply.send(self.unwatch(given, &candidates));
-                }
-                None => {}
-            }
-            let now = Instant::now();
-            self.renames.expire(now, &mut self.stitched);
-            self.settle(now);
-            self.debouncer.drain_due(now, &mut self.out);
-            for event in mem::take(&mut self.out) {
-                self.deliver(event);
-            }
-        }
-        tracing::debug!("file watcher thread stopped");
+    /// When something is due next: a window closing, or an old rename
+    /// half's grace ending.
+    fn next_deadline(&self) -> Option<Instant> {
+        let rename = self.moving.as_ref().map(|m| m.2 + RENAME_GRACE);
+        self.debouncer
+            .next_deadline()
+            .into_iter()
+            .chain(rename)
+            .min()
     }
 
-    fn watch(&mut self, root: Root) -> Result<(), Error> {
+    /// Settles an old rename half past its grace as a move out, and takes
+    /// the events whose window has closed.
+    fn due(&mut self, now: Instant) -> Vec<ChangeEvent> {
+        if self
+            .moving
+            .as_ref()
+            .is_some_and(|m| m.2 + RENAME_GRACE <= now)
+        {
+            self.settle_move(None);
+        }
+        let mut out = Vec::new();
+        self.debouncer.drain_due(now, &mut out);
+        out
+    }
+
+    /// Watches `root`, unless a root at its path is watched already.
+    pub(crate) fn watch(&mut self, root: Root) -> Result<(), Error> {
         if self.roots.iter().any(|r| r.path == root.path) {
             return Ok(());
         }
         self.roots.push(root.clone());
         let (roots, filter) = (&self.roots, &self.filter);
-        let wanted = |dir: &Path| roots.iter().any(|r| r.needs_dir(dir, filter));
-        if let Err(source) = self.watches.add_root(&root, &wanted) {
+        let wanted = |d: &Path| roots.iter().any(|r| r.needs_dir(d, filter));
+        if let Err(source) = self.watches.add_root(&root, &wanted, None) {
             self.roots.pop();
+            self.watches.retain_for(&self.roots, &self.filter);
             return Err(match source.kind {
                 notify::ErrorKind::PathNotFound => Error::NotFound { path: root.given },
                 _ => Error::Notify {
@@ -158,34 +150,171 @@ impl<S: ChangeSink> Worker<S> {
                 },
             });
         }
-        tracing::debug!(root = %root.path.display(), watches = self.watches.len(), "watching");
-        self.publish();
+        tracing::debug!(root = %root.path.display(), "watching");
         Ok(())
     }
 
-    /// Tells the [`FileWatcher`](super::FileWatcher) what is watched.
-    fn publish(&self) {
-        let states = self
-            .roots
-            .iter()
-            .map(|r| (r.path.clone(), r.state()))
-            .collect();
-        *self.shared.lock().unwrap_or_else(PoisonError::into_inner) = states;
+    /// Stops watching the root watched under one of `candidates`.
+    pub(crate) fn unwatch(&mut self, given: &Path, candidates: &[PathBuf]) -> Result<(), Error> {
+        let found = (self.roots.iter())
+            .position(|r| candidates.iter().any(|c| *c == r.path || *c == r.given));
+        let Some(index) = found else {
+            return Err(Error::NotWatched {
+                path: given.to_path_buf(),
+            });
+        };
+        let root = self.roots.remove(index);
+        self.watches.retain_for(&self.roots, &self.filter);
+        tracing::debug!(root = %root.path.display(), "unwatched");
+        Ok(())
     }
 
-    /// After events at `paths`: re-checks every root whose directory (or
-    /// one of its ancestors) or symlink was among them. A root whose
-    /// directory is gone waits on its nearest existing ancestor; a waiting
-    /// root whose directory is back is watched again, and what it holds is
-    /// reported as created (no event announced it).
+    /// Turns one `notify` event into changes for the debouncer; access
+    /// events and access-time updates are dropped.
+    fn on_event(&mut self, event: notify::Event, now: Instant) {
+        tracing::trace!(?event, "raw event");
+        if event.need_rescan() {
+            tracing::warn!("file watch backend lost events; reporting every root as modified");
+            for root in &self.roots {
+                self.debouncer
+                    .push(Change::Modified(root.path.clone()), now);
+            }
+            return self.check_roots(&[], now);
+        }
+        // notify sends `Both` (inotify) after the halves it pairs.
+        let both = EventKind::Modify(ModifyKind::Name(RenameMode::Both));
+        let atime = EventKind::Modify(ModifyKind::Metadata(MetadataKind::AccessTime));
+        let skip = matches!(event.kind, EventKind::Access(_) | EventKind::Other);
+        let is_dir = match event.kind {
+            EventKind::Create(CreateKind::Folder) | EventKind::Remove(RemoveKind::Folder) => {
+                Some(true)
+            }
+            EventKind::Create(CreateKind::File) | EventKind::Remove(RemoveKind::File) => {
+                Some(false)
+            }
+            _ => None,
+        };
+        let tracker = event.tracker();
+        for path in event.paths.iter().cloned() {
+            if skip || event.kind == both || event.kind == atime {
+                break;
+            }
+            let EventKind::Modify(ModifyKind::Name(mode)) = event.kind else {
+                self.settle_move(Some(&path));
+                match event.kind {
+                    EventKind::Create(_) => self.created(path, is_dir, now),
+                    EventKind::Remove(_) => self.removed(path, is_dir, now),
+                    _ if self.admits(&path, is_dir_now(&path)) => {
+                        self.debouncer.push(Change::Modified(path), now);
+                    }
+                    _ => {}
+                }
+                continue;
+            };
+            let old = match mode {
+                RenameMode::From => true,
+                RenameMode::To => false,
+                _ => path.symlink_metadata().is_err(),
+            };
+            if !old {
+                self.moved_in(path, tracker, now);
+            } else if tracker.is_some() || !self.trackers {
+                self.settle_move(None);
+                self.moving = Some((path, tracker, now));
+            } else if self.roots.iter().any(|r| r.path == path) {
+                self.removed(path, None, now);
+            }
+        }
+        self.check_roots(&event.paths, now);
+    }
+
+    /// Settles the pending old half of a rename as a move out: any, or
+    /// only one that left `path` (so that a change there comes after it).
+    fn settle_move(&mut self, path: Option<&Path>) {
+        if let Some((from, _, at)) = self.moving.take_if(|m| path.is_none_or(|p| m.0 == p)) {
+            self.removed(from, None, at);
+        }
+    }
+
+    /// The new half of a rename: renamed inside the tree if it pairs with
+    /// the pending old half, moved in otherwise.
+    fn moved_in(&mut self, to: PathBuf, tracker: Option<usize>, now: Instant) {
+        let Some((from, _, _)) = self.moving.take_if(|m| m.1 == tracker) else {
+            return self.created(to, None, now);
+        };
+        let is_dir = is_dir_now(&to);
+        if is_dir {
+            self.watches.forget_below(&from);
+        }
+        let (old, new) = (self.admits(&from, is_dir), self.admits(&to, is_dir));
+        match (old, new) {
+            (true, true) => self.debouncer.push(
+                Change::Renamed {
+                    from,
+                    to: to.clone(),
+                },
+                now,
+            ),
+            (true, false) => self.debouncer.push(Change::Removed(from), now),
+            (false, true) => self.debouncer.push(Change::Created(to.clone()), now),
+            (false, false) => {}
+        }
+        if is_dir {
+            // Content of a directory renamed inside the tree is covered by
+            // the rename; content moved in from an ignored place is new.
+            self.dir_appeared(&to, !old, now);
+        }
+    }
+
+    fn created(&mut self, path: PathBuf, is_dir: Option<bool>, now: Instant) {
+        let is_dir = is_dir.unwrap_or_else(|| is_dir_now(&path));
+        if self.admits(&path, is_dir) {
+            self.debouncer.push(Change::Created(path.clone()), now);
+        }
+        if is_dir {
+            self.dir_appeared(&path, true, now);
+        }
+    }
+
+    fn removed(&mut self, path: PathBuf, is_dir: Option<bool>, at: Instant) {
+        let is_dir = is_dir.unwrap_or_else(|| self.watches.contains(&path));
+        self.watches.forget_below(&path);
+        if self.admits(&path, is_dir) {
+            self.debouncer.push(Change::Removed(path), at);
+        }
+    }
+
+    /// A directory appeared under a recursive root (pruned mode): watch it
+    /// and, with `announce`, report what it already holds.
+    fn dir_appeared(&mut self, dir: &Path, announce: bool, now: Instant) {
+        let (roots, filter) = (&self.roots, &self.filter);
+        let wanted = |d: &Path| {
+            (roots.iter())
+                .any(|r| r.kind == (RootKind::Dir { recursive: true }) && r.needs_dir(d, filter))
+        };
+        if !self.watches.pruned() || !wanted(dir) {
+            return;
+        }
+        let mut found = Vec::new();
+        if let Err(error) = self
+            .watches
+            .add_tree(dir, &wanted, announce.then_some(&mut found))
+        {
+            tracing::warn!(dir = %dir.display(), %error, "new directory not watched");
+        }
+        self.report(found, false, now);
+    }
+
+    /// After events at `paths` (none: all): re-checks every root whose
+    /// directory (or one of its ancestors), symlink or waiting place was
+    /// among them.
     fn check_roots(&mut self, paths: &[PathBuf], now: Instant) {
         let mut changed = false;
         for i in 0..self.roots.len() {
             let root = &self.roots[i];
             let touched = paths.iter().any(|p| {
-                root.anchor().starts_with(p)
-                    || root.link.as_deref() == Some(p)
-                    || root.waiting.as_deref() == Some(p)
+                let at = |o: &Option<PathBuf>| o.as_deref() == Some(p.as_path());
+                root.anchor().starts_with(p) || at(&root.link) || at(&root.waiting)
             });
             if touched || paths.is_empty() {
                 changed |= self.revisit(i, now);
@@ -193,12 +322,13 @@ impl<S: ChangeSink> Worker<S> {
         }
         if changed {
             self.watches.retain_for(&self.roots, &self.filter);
-            self.publish();
         }
     }
 
     /// Brings root `i`'s watches in line with the file system; `true` if
-    /// its state or path changed.
+    /// its state or path changed. A root whose directory is gone waits on
+    /// its nearest existing ancestor; a waiting root whose directory is
+    /// back is watched again, and what it holds is reported as created.
     fn revisit(&mut self, i: usize, now: Instant) -> bool {
         let root = &mut self.roots[i];
         let mut changed = false;
@@ -223,11 +353,10 @@ impl<S: ChangeSink> Worker<S> {
             tracing::warn!(root = %root.path.display(), ancestor = %ancestor.display(),
                 "watched directory is gone; waiting for it to reappear");
             root.waiting = Some(ancestor.to_path_buf());
-            let ancestor = ancestor.to_path_buf();
-            self.watches.release(&anchor);
+            self.watches.forget_below(&anchor);
             changed = true;
             // A failed watch of a directory removed meanwhile: wait higher up.
-            if let Err(error) = self.watches.watch_dir(&ancestor)
+            if let Err(error) = self.watches.watch(ancestor, RecursiveMode::NonRecursive)
                 && ancestor.is_dir()
             {
                 tracing::warn!(dir = %ancestor.display(), %error, "cannot watch while waiting");
@@ -243,224 +372,25 @@ impl<S: ChangeSink> Worker<S> {
         let (roots, filter) = (&self.roots, &self.filter);
         let wanted = |dir: &Path| roots.iter().any(|r| r.needs_dir(dir, filter));
         let mut found = Vec::new();
-        let result = match root.kind {
-            RootKind::Dir { recursive: true } if self.watches.pruned() => {
-                self.watches.add_tree(&root.path, &wanted, Some(&mut found))
-            }
-            RootKind::File => {
-                found.extend(root.path.exists().then(|| (root.path.clone(), false)));
-                self.watches.add_root(&root, &wanted)
-            }
-            RootKind::Dir { .. } => {
-                found.extend(
-                    fs::read_dir(&anchor)
-                        .into_iter()
-                        .flatten()
-                        .flatten()
-                        .map(|e| {
-                            let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
-                            (e.path(), is_dir)
-                        }),
-                );
-                self.watches.add_root(&root, &wanted)
-            }
-        };
-        if let Err(error) = result {
-            tracing::warn!(root = %root.path.display(), %error, "cannot watch again");
-        } else {
-            tracing::info!(root = %root.path.display(), "watching again");
+        match self.watches.add_root(&root, &wanted, Some(&mut found)) {
+            Ok(()) => tracing::info!(root = %root.path.display(), "watching again"),
+            Err(error) => tracing::warn!(root = %root.path.display(), %error, "cannot watch again"),
         }
-        for (path, is_dir) in found {
-            if root.admits(&path, is_dir, &self.filter) {
-                let change = match root.kind {
-                    RootKind::File => Change::Modified(path),
-                    RootKind::Dir { .. } => Change::Created(path),
-                };
-                self.debouncer.push(change, now);
-            }
-        }
+        self.report(found, root.kind == RootKind::File, now);
         true
     }
 
-    fn unwatch(&mut self, given: PathBuf, candidates: &[PathBuf]) -> Result<PathBuf, Error> {
-        let found = self
-            .roots
-            .iter()
-            .position(|r| candidates.iter().any(|c| *c == r.path || *c == r.given));
-        let Some(index) = found else {
-            return Err(Error::NotWatched { path: given });
-        };
-        let root = self.roots.remove(index);
-        self.watches.retain_for(&self.roots, &self.filter);
-        self.publish();
-        tracing::debug!(root = %root.path.display(), watches = self.watches.len(), "unwatched");
-        Ok(root.path)
-    }
-
-    /// Turns one `notify` event into changes for the debouncer (renames
-    /// through [`Renames`]); access events and access-time updates are
-    /// dropped.
-    fn on_event(&mut self, event: notify::Event, now: Instant) {
-        tracing::trace!(?event, "raw event");
-        if event.need_rescan() {
-            tracing::warn!("file watch backend lost events; reporting every root as modified");
-            for root in &self.roots {
-                self.debouncer
-                    .push(Change::Modified(root.path.clone()), now);
-            }
-            return self.check_roots(&[], now);
-        }
-        let tracker = event.tracker();
-        let paths = event.paths.clone();
-        let dir = |folder: bool, file: bool| (folder || file).then_some(folder);
-        match event.kind {
-            EventKind::Modify(ModifyKind::Name(mode)) => {
-                let mut halves = Vec::new();
-                match (mode, &event.paths[..]) {
-                    (RenameMode::Both, [from, to, ..]) => halves.push(Half::Both {
-                        from: from.clone(),
-                        to: to.clone(),
-                    }),
-                    (RenameMode::From, _) => halves.extend(event.paths.into_iter().map(Half::From)),
-                    (RenameMode::To, _) => halves.extend(event.paths.into_iter().map(Half::To)),
-                    // `Any` (FSEvents, kqueue) and anything unpaired: the side
-                    // of the rename is told by whether the path exists now.
-                    _ => halves.extend(event.paths.into_iter().map(|path| {
-                        if path.symlink_metadata().is_ok() {
-                            Half::To(path)
-                        } else {
-                            Half::From(path)
-                        }
-                    })),
-                }
-                for half in halves {
-                    match half {
-                        // With trackers (inotify), an old half without one is a
-                        // watched directory's own move, which its parent reports.
-                        Half::From(path) if tracker.is_none() && self.trackers => {
-                            if self.roots.iter().any(|r| r.path == path) {
-                                self.removed(path, None, now);
-                            }
-                        }
-                        half => self.renames.push(half, tracker, now, &mut self.stitched),
-                    }
-                }
-            }
-            EventKind::Create(kind) => {
-                let is_dir = dir(kind == CreateKind::Folder, kind == CreateKind::File);
-                for path in event.paths {
-                    self.before_change(&path, now);
-                    self.created(path, is_dir, now);
-                }
-            }
-            EventKind::Remove(kind) => {
-                let is_dir = dir(kind == RemoveKind::Folder, kind == RemoveKind::File);
-                for path in event.paths {
-                    self.before_change(&path, now);
-                    self.removed(path, is_dir, now);
-                }
-            }
-            EventKind::Modify(ModifyKind::Metadata(MetadataKind::AccessTime))
-            | EventKind::Access(_)
-            | EventKind::Other => {}
-            EventKind::Modify(_) | EventKind::Any => {
-                for path in event.paths {
-                    self.before_change(&path, now);
-                    if self.admits(&path, is_dir_now(&path)) {
-                        self.debouncer.push(Change::Modified(path), now);
-                    }
-                }
-            }
-        }
-        self.settle(now);
-        self.check_roots(&paths, now);
-    }
-
-    /// Settles a pending move out of `path` before another change to it.
-    fn before_change(&mut self, path: &Path, now: Instant) {
-        self.renames.before_change(path, &mut self.stitched);
-        self.settle(now);
-    }
-
-    fn created(&mut self, path: PathBuf, is_dir: Option<bool>, now: Instant) {
-        let is_dir = is_dir.unwrap_or_else(|| is_dir_now(&path));
-        if self.admits(&path, is_dir) {
-            self.debouncer.push(Change::Created(path.clone()), now);
-        }
-        if is_dir {
-            self.dir_appeared(&path, true, now);
-        }
-    }
-
-    /// Filters the settled renames and feeds the debouncer; in pruned mode,
-    /// follows directories appearing and disappearing.
-    fn settle(&mut self, now: Instant) {
-        for change in mem::take(&mut self.stitched) {
-            match change {
-                Stitched::MovedOut { path, at } => self.removed(path, None, at),
-                Stitched::MovedIn { path } => self.created(path, None, now),
-                Stitched::Renamed { from, to } => {
-                    let is_dir = is_dir_now(&to);
-                    if is_dir && self.watches.pruned() {
-                        self.watches.forget_below(&from);
-                    }
-                    let (old, new) = (self.admits(&from, is_dir), self.admits(&to, is_dir));
-                    match (old, new) {
-                        (true, true) => self.debouncer.push(
-                            Change::Renamed {
-                                from,
-                                to: to.clone(),
-                            },
-                            now,
-                        ),
-                        (true, false) => self.debouncer.push(Change::Removed(from), now),
-                        (false, true) => self.debouncer.push(Change::Created(to.clone()), now),
-                        (false, false) => {}
-                    }
-                    if is_dir {
-                        // Content of a directory renamed inside the tree is
-                        // covered by the rename; content moved in from an
-                        // ignored place is new.
-                        self.dir_appeared(&to, !old, now);
-                    }
-                }
-            }
-        }
-    }
-
-    fn removed(&mut self, path: PathBuf, is_dir: Option<bool>, at: Instant) {
-        let is_dir = is_dir.unwrap_or_else(|| self.watches.contains(&path));
-        if self.watches.pruned() {
-            self.watches.forget_below(&path);
-        }
-        if self.admits(&path, is_dir) {
-            self.debouncer.push(Change::Removed(path), at);
-        }
-    }
-
-    /// A directory appeared under a recursive root (pruned mode): watch it
-    /// and, with `announce`, report what it already holds.
-    fn dir_appeared(&mut self, dir: &Path, announce: bool, now: Instant) {
-        if !self.watches.pruned() {
-            return;
-        }
-        let (roots, filter) = (&self.roots, &self.filter);
-        let wanted = |d: &Path| {
-            roots.iter().any(|r| {
-                matches!(r.kind, RootKind::Dir { recursive: true }) && r.needs_dir(d, filter)
-            })
-        };
-        if !wanted(dir) {
-            return;
-        }
-        let mut found = Vec::new();
-        let sink = if announce { Some(&mut found) } else { None };
-        if let Err(error) = self.watches.add_tree(dir, &wanted, sink) {
-            tracing::warn!(dir = %dir.display(), %error, "new directory not watched");
-        }
+    /// Reports what a directory that appeared holds (or a file root back
+    /// in place, as modified): no event announced it.
+    fn report(&mut self, found: Vec<(PathBuf, bool)>, file: bool, now: Instant) {
         for (path, is_dir) in found {
             if self.admits(&path, is_dir) {
-                self.debouncer.push(Change::Created(path), now);
+                let change = if file {
+                    Change::Modified(path)
+                } else {
+                    Change::Created(path)
+                };
+                self.debouncer.push(change, now);
             }
         }
     }
@@ -470,17 +400,6 @@ impl<S: ChangeSink> Worker<S> {
             .iter()
             .any(|r| r.admits(path, is_dir, &self.filter))
     }
-
-    fn deliver(&mut self, event: ChangeEvent) {
-        tracing::debug!(kind = ?event.kind, paths = ?event.paths, "change");
-        let sink = &mut self.sink;
-        if let Err(panic) = panic::catch_unwind(AssertUnwindSafe(|| sink.handle_event(event))) {
-            tracing::error!(
-                panic = panic_message(&*panic),
-                "change sink panicked; the watcher goes on"
-            );
-        }
-    }
 }
 
 fn is_dir_now(path: &Path) -> bool {
@@ -488,9 +407,7 @@ fn is_dir_now(path: &Path) -> bool {
 }
 
 fn panic_message(payload: &(dyn Any + Send)) -> &str {
-    payload
-        .downcast_ref::<&str>()
-        .copied()
+    (payload.downcast_ref::<&str>().copied())
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("(non-string panic payload)")
 }
