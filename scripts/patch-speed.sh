@@ -30,9 +30,13 @@
 # It is a measurement: exit 0 when it measured everything, 1 when it could
 # not (with a FAIL line), 2 on bad arguments. Without dx: SKIPPED, exit 0.
 #
-# Usage: scripts/patch-speed.sh [--edits K] [--ns "1 20"]
+# Usage: scripts/patch-speed.sh [--edits K] [--ns "1 20"] [--modules]
 #   --edits K   edits per app (default 5)
 #   --ns LIST   plugin counts (default "1 20"; the build row uses the largest)
+#   --modules   each plugin in a module of its own (`pub mod pN { ... }`) instead
+#               of all in the crate root: rustc compiles a module's code in a
+#               codegen unit of its own, so an edit recompiles one plugin
+#               (default scratch dir: .../patch-speed-modules)
 # Environment: DX (the dx binary), PATCH_SPEED_DIR (scratch, default
 #   ${CARGO_TARGET_DIR:-<repo>/target}/patch-speed, kept between runs),
 #   PATCH_SPEED_DEADLINE (whole run, s, default 1200),
@@ -49,10 +53,12 @@ name=patch-speed
 . "$repo/scripts/lib/dx-session.sh"
 edits=5
 ns="1 20"
+layout=flat
 while [ $# -gt 0 ]; do
     case "$1" in
         --edits) edits=${2:?--edits needs a number}; shift ;;
         --ns) ns=${2:?--ns needs a list}; shift ;;
+        --modules) layout=modules ;;
         -h | --help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
         *) echo "patch-speed: unknown argument $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -69,7 +75,9 @@ started=$(date +%s)
 deadline=$((started + ${PATCH_SPEED_DEADLINE:-1200}))
 build_timeout=${PATCH_SPEED_BUILD_TIMEOUT:-600}
 patch_timeout=${PATCH_SPEED_PATCH_TIMEOUT:-60}
-scratch=${PATCH_SPEED_DIR:-${CARGO_TARGET_DIR:-$repo/target}/patch-speed}
+suffix=""
+[ "$layout" = modules ] && suffix="-modules"
+scratch=${PATCH_SPEED_DIR:-${CARGO_TARGET_DIR:-$repo/target}/patch-speed$suffix}
 mkdir -p "$scratch" || exit 1
 scratch=$(cd "$scratch" && pwd)
 exec 9>"$scratch/lock"
@@ -135,6 +143,11 @@ EOF
             local lit=$((i + 1))
             [ "$i" = 0 ] && lit="/* STEP */ 1"
             echo
+            if [ "$layout" = modules ]; then
+                echo "pub use p$i::P$i;"
+                echo "pub mod p$i {"
+                echo "use super::*;"
+            fi
             [ "$kind" = tony ] && echo "#[tony_plugin(name = \"p$i\")]"
             cat <<EOF
 #[derive(Default, Serialize, Deserialize)]
@@ -172,6 +185,7 @@ impl Plugin for P$i {
 }
 EOF
             fi
+            if [ "$layout" = modules ]; then echo "}"; fi
         done
         echo
         if [ "$kind" = tony ]; then
