@@ -158,7 +158,7 @@ pub(crate) fn state(item: &ItemStruct, state_version: u32, stateless: bool) -> u
 /// A plugin's code fingerprint: its struct's hash and the distinct hashes
 /// of its impl blocks, in sorted order.
 ///
-/// tony-core computes the same at run time (`__private::plugin_fingerprints`)
+/// tony-core computes the same at run time (`code_manifest::PluginCode::code`)
 /// from the impl blocks registered for the type. Sorting makes it
 /// independent of `inventory`'s order; deduplicating makes a block counted
 /// once even when a hot-patch library registers it again. The macro itself
