@@ -12,6 +12,7 @@
 //! a transaction holds (or reserved, for an outermost access) is waited for
 //! on `Engine::changed`, which the transaction signals when it lets go.
 
+use std::any::Any;
 use std::borrow::Cow;
 use std::sync::MutexGuard;
 use std::sync::PoisonError;
@@ -21,6 +22,7 @@ use crate::access::AccessError;
 use crate::engine::{Engine, Table};
 use crate::fingerprint::Fingerprints;
 use crate::plugin::Plugin;
+use crate::plugin_type::{self, PluginType};
 use crate::reentry::AccessGuard;
 use crate::slot::{self, Cell, Slot};
 
@@ -33,6 +35,7 @@ struct Lent<'a> {
 }
 
 impl Drop for Lent<'_> {
+    #[inline]
     fn drop(&mut self) {
         // Before the cell is unlocked (the guard is dropped after this).
         self.slot.holder.store(self.previous, Ordering::Relaxed);
@@ -90,6 +93,24 @@ fn blocked(
 }
 
 impl Engine {
+    /// Typed access by `T` ([`PluginSystem::with`](crate::PluginSystem::with)):
+    /// [`Engine::access`] with `f` called directly, not through a `dyn`
+    /// closure as [`Host::access`](crate::context::Host) must.
+    #[inline]
+    pub(crate) fn typed<T: PluginType, R>(
+        &self,
+        f: impl FnOnce(&mut T) -> R,
+    ) -> Result<R, AccessError> {
+        let mut f = Some(f);
+        let mut out = None;
+        self.access(T::NAME, Some(T::STATE_FINGERPRINT), |p, _| {
+            if let (Some(typed), Some(f)) = ((p as &mut dyn Any).downcast_mut::<T>(), f.take()) {
+                out = Some(f(typed));
+            }
+        })?;
+        out.ok_or_else(plugin_type::wrong_type::<T>)
+    }
+
     /// Lends the live instance of `name` to `f`, with the fingerprints it
     /// was built with. `layout`, when given, must match the
     /// live state fingerprint. No engine lock is held while `f` runs (only

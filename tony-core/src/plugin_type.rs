@@ -68,10 +68,16 @@ pub(crate) fn typed<T: PluginType, R, H: Host + ?Sized>(
             out = Some(f(typed));
         }
     })?;
-    out.ok_or_else(|| AccessError::WrongType {
+    out.ok_or_else(wrong_type::<T>)
+}
+
+/// The live instance of `T`'s plugin is not a `T`.
+#[cold]
+pub(crate) fn wrong_type<T: PluginType>() -> AccessError {
+    AccessError::WrongType {
         plugin: T::NAME.to_owned(),
         expected: std::any::type_name::<T>(),
-    })
+    }
 }
 
 impl DependencyRef<'_> {

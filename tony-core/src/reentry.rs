@@ -90,6 +90,7 @@ pub(crate) struct AccessGuard {
 
 impl AccessGuard {
     /// Refused (`None`) when this thread already borrows the plugin.
+    #[inline]
     pub(crate) fn enter(engine: u64, slot: usize) -> Option<AccessGuard> {
         BUSY.with_borrow_mut(|b| {
             if b.accesses.contains(&(engine, slot)) {
@@ -115,6 +116,7 @@ impl AccessGuard {
 }
 
 impl Drop for AccessGuard {
+    #[inline]
     fn drop(&mut self) {
         let flush = BUSY.with_borrow_mut(|b| {
             b.accesses.pop();

@@ -100,6 +100,7 @@ impl Slot {
 
     /// The cell if nobody has it locked. A closure that panicked while
     /// holding it left it as a `Mutex` that does not poison would.
+    #[inline]
     pub(crate) fn try_cell(&self) -> Option<MutexGuard<'_, Cell>> {
         match self.cell.try_lock() {
             Ok(cell) => Some(cell),
@@ -128,6 +129,7 @@ impl Default for Slots {
 }
 
 /// The segment of slot `i`, and its place in it.
+#[inline]
 fn locate(i: usize) -> (usize, usize) {
     let n = i / FIRST + 1; // segment k holds the n in [2^k, 2^(k+1))
     let k = (usize::BITS - 1 - n.leading_zeros()) as usize;
@@ -136,6 +138,7 @@ fn locate(i: usize) -> (usize, usize) {
 
 impl Slots {
     /// Slot `i`, if it was made.
+    #[inline]
     pub(crate) fn get(&self, i: usize) -> Option<&Slot> {
         let (k, at) = locate(i);
         self.segments.get(k)?.get()?.get(at)
