@@ -34,12 +34,6 @@ struct Lent<'a> {
     previous: u64,
 }
 
-impl Lent<'_> {
-    fn instance(&mut self) -> Option<&mut dyn Plugin> {
-        self.cell.instance.as_deref_mut()
-    }
-}
-
 impl Drop for Lent<'_> {
     #[inline]
     fn drop(&mut self) {
@@ -100,57 +94,36 @@ fn blocked(
 
 impl Engine {
     /// Typed access by `T` ([`PluginSystem::with`](crate::PluginSystem::with)):
-    /// as [`Engine::access`], with `f` called directly on the `T`, not
-    /// through a `dyn` closure as [`Host::access`](crate::context::Host)
-    /// must.
+    /// [`Engine::access`] with `f` called directly, not through a `dyn`
+    /// closure as [`Host::access`](crate::context::Host) must.
     #[inline]
     pub(crate) fn typed<T: PluginType, R>(
         &self,
         f: impl FnOnce(&mut T) -> R,
     ) -> Result<R, AccessError> {
-        let (mut lent, guard) = self.lend(T::NAME.into(), Some(T::STATE_FINGERPRINT))?;
-        let Some(typed) = lent
-            .instance()
-            .and_then(|p| (p as &mut dyn Any).downcast_mut::<T>())
-        else {
-            return Err(plugin_type::wrong_type::<T>());
-        };
-        let out = f(typed);
-        drop(lent);
-        drop(guard); // delivers the events held back, if this was the outermost
-        Ok(out)
+        let mut f = Some(f);
+        let mut out = None;
+        self.access(T::NAME, Some(T::STATE_FINGERPRINT), |p, _| {
+            if let (Some(typed), Some(f)) = ((p as &mut dyn Any).downcast_mut::<T>(), f.take()) {
+                out = Some(f(typed));
+            }
+        })?;
+        out.ok_or_else(plugin_type::wrong_type::<T>)
     }
 
     /// Lends the live instance of `name` to `f`, with the fingerprints it
-    /// was built with, and returns what `f` returns. `layout`, when given,
-    /// must match the live state fingerprint. No engine lock is held while
-    /// `f` runs (only the plugin's own cell, the hold); a panic in `f` lets
-    /// the plugin go and goes on unwinding to the caller.
-    pub(crate) fn access<R>(
+    /// was built with. `layout`, when given, must match the
+    /// live state fingerprint. No engine lock is held while `f` runs (only
+    /// the plugin's own cell, the hold); a panic in `f` lets the plugin go
+    /// and goes on unwinding to the caller.
+    #[inline]
+    pub(crate) fn access(
         &self,
         name: impl Into<Cow<'static, str>>,
         layout: Option<u64>,
-        f: impl FnOnce(&mut dyn Plugin, Fingerprints) -> R,
-    ) -> Result<R, AccessError> {
-        let (mut lent, guard) = self.lend(name.into(), layout)?;
-        let live = lent.cell.live;
-        let Some(instance) = lent.instance() else {
-            unreachable!("`lend` lends only a cell with an instance, and it stays locked")
-        };
-        let out = f(instance, live);
-        drop(lent);
-        drop(guard); // delivers the events held back, if this was the outermost
-        Ok(out)
-    }
-
-    /// Takes the plugin `name` for this thread: the fast path inline, the
-    /// slow one in [`Engine::wait_and_take`]. The lent cell has an instance.
-    #[inline(always)]
-    fn lend(
-        &self,
-        name: Cow<'static, str>,
-        layout: Option<u64>,
-    ) -> Result<(Lent<'_>, AccessGuard), AccessError> {
+        mut f: impl FnMut(&mut dyn Plugin, Fingerprints),
+    ) -> Result<(), AccessError> {
+        let name = name.into();
         let find = || self.table().index.get(&*name).copied();
         let index = match name {
             Cow::Borrowed(n) => slot::cached(self.id, n, find),
@@ -170,12 +143,18 @@ impl Engine {
         };
         let previous = slot.holder.load(Ordering::Relaxed);
         slot.holder.store(me, Ordering::Relaxed);
-        let lent = Lent {
+        let mut lent = Lent {
             slot,
             cell,
             previous,
         };
-        Ok((lent, guard))
+        let live = lent.cell.live;
+        if let Some(instance) = lent.cell.instance.as_deref_mut() {
+            f(instance, live);
+        }
+        drop(lent);
+        drop(guard); // delivers the events held back, if this was the outermost
+        Ok(())
     }
 
     /// The slow path: `cell` (if this thread got it) did not let `me` in.
