@@ -114,15 +114,13 @@ impl Web {
 
     /// Runs `f` on the live instance of `T`; see [`PluginSystem::with`]. For
     /// handler bodies run by [`Web::call`].
-    #[inline]
     pub fn with<T: PluginType, R>(&self, f: impl FnOnce(&T) -> R) -> Result<R, ApiError> {
-        self.inner.system.with(f).map_err(ApiError::from)
+        Ok(self.inner.system.with(f)?)
     }
 
     /// Runs `f` on the live instance of `T` mutably; see [`Web::with`].
-    #[inline]
     pub fn with_mut<T: PluginType, R>(&self, f: impl FnOnce(&mut T) -> R) -> Result<R, ApiError> {
-        self.inner.system.with_mut(f).map_err(ApiError::from)
+        Ok(self.inner.system.with_mut(f)?)
     }
 
     /// Reloads `plugin` (and its dependents) from async code: the
