@@ -157,16 +157,12 @@ fn drop_reported(engine: &Engine, name: &str, instance: Box<dyn Plugin>) {
 /// Snapshots then deactivates one plugin. A failed snapshot leaves it as it
 /// was; a failed deactivate hands it back to be reinstated.
 fn take_one(engine: &Engine, name: &str) -> Result<Taken, (ReloadError, Option<Taken>)> {
-    let Some((old, descriptor, live, kept)) = engine.update(name, |e| {
-        (
-            e.instance.take(),
-            e.descriptor.clone(),
-            e.live,
-            e.kept.clone(),
-        )
-    }) else {
+    let Some((descriptor, live, kept)) =
+        engine.read(name, |e| (e.descriptor.clone(), e.live, e.kept.clone()))
+    else {
         return Err((fail(name, Stage::Snapshot, "vanished"), None));
     };
+    let old = engine.take_instance(name);
     let Some(old) = old else {
         // A failed plugin: its kept state is the last good one.
         return match kept {
@@ -186,7 +182,7 @@ fn take_one(engine: &Engine, name: &str) -> Result<Taken, (ReloadError, Option<T
     let bytes = match contain(name, "snapshot", || save(&*old)) {
         Ok(b) => b,
         Err(e) => {
-            engine.update(name, |s| s.instance = Some(old));
+            engine.put_instance(name, old, live);
             return Err((fail(name, Stage::Snapshot, e), None));
         }
     };
@@ -241,9 +237,10 @@ fn commit(
             }
             Err(e) => {
                 for t in done.into_iter().rev() {
-                    let taken_back =
-                        engine.update(&t.name, |e| (e.instance.take(), e.descriptor.clone()));
-                    if let Some((Some(mut new), descriptor)) = taken_back {
+                    let taken_back = engine
+                        .take_instance(&t.name)
+                        .zip(engine.descriptor(&t.name));
+                    if let Some((mut new, descriptor)) = taken_back {
                         let _ = contain(&t.name, "deactivate", || {
                             new.deactivate(&mut Context::new(engine, &descriptor.metadata))
                         });
@@ -327,9 +324,8 @@ fn rebuild_and_activate(
         drop_reported(engine, name, instance);
         return Err(fail(name, Stage::Activate, e));
     }
+    engine.put_instance(name, instance, live);
     engine.update(name, |e| {
-        e.instance = Some(instance);
-        e.live = live;
         e.state = PluginState::Active;
         e.error = None;
         e.kept = None;
@@ -359,9 +355,8 @@ fn reinstate(engine: &Engine, taken: Vec<Taken>, result: &mut ReloadResult) {
                 });
                 match activated {
                     Ok(()) => {
+                        engine.put_instance(&name, old, old_live);
                         engine.update(&name, |e| {
-                            e.instance = Some(old);
-                            e.live = old_live;
                             e.state = PluginState::Active;
                             e.error = None;
                         });

@@ -1,29 +1,30 @@
 //! The engine state behind a [`PluginSystem`](crate::PluginSystem) handle:
 //! the plugin table, who holds which plugin, services, events and
 //! configuration. The operations that run user code on it live above it
-//! (`lifecycle.rs`, `transaction.rs`, `commit.rs`); this module runs none,
-//! except where it lends an instance to a typed-access closure, with no lock
-//! held.
+//! (`lifecycle.rs`, `transaction.rs`, `commit.rs`); this module runs none.
+//! Typed access, which lends an instance to a closure, is `lend.rs`.
 //!
 //! # Holds
 //!
-//! Each plugin has at most one *owner*: a thread borrowing it through typed
-//! access, or a thread running a transaction over it. The table's mutex is
-//! held only to read or change entries, never while user code runs. A
-//! transaction takes all of its plugins at once or none (it waits, holding
-//! none, until all are free), so it never waits in a cycle. Typed access
-//! waits for its one plugin; before waiting, it follows the chain of who
-//! waits for whom and refuses ([`AccessError::WouldDeadlock`]) when the
-//! chain leads back to the caller. A pending transaction reserves its
+//! Each plugin lives in a slot of its own (`slot.rs`) and has at most one
+//! holder: a thread borrowing it through typed access (it keeps the slot's
+//! cell locked while its closure runs), or a thread running a transaction
+//! over it (it marks the cell as its own). The table's mutex maps names to
+//! slots and serializes waiting; it is held only to read or change entries
+//! and never while user code runs. A transaction takes all of its plugins
+//! at once or none (it waits, holding none, until all are free), so it
+//! never waits in a cycle. Typed access waits for its one plugin; before
+//! waiting, it follows the chain of who waits for whom and refuses
+//! ([`AccessError::WouldDeadlock`](crate::AccessError::WouldDeadlock)) when
+//! the chain leads back to the caller. A pending transaction reserves its
 //! plugins: new outermost accesses wait behind it (so reloads are not
 //! starved), nested ones do not (they may hold what it waits for). See
 //! `docs/concurrency.md`.
 
 use std::any::{Any, TypeId};
-use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
-use std::thread::{self, ThreadId};
 
 use semver::Version;
 
@@ -37,84 +38,38 @@ use crate::events::{Bus, Event};
 use crate::fingerprint::Fingerprints;
 use crate::metadata::Metadata;
 use crate::plugin::Plugin;
-use crate::reentry::{self, AccessGuard};
+use crate::reentry;
 use crate::resolve::Catalog;
 use crate::services::Services;
-use crate::snapshot::Snapshot;
+use crate::slot::{self, Entry, Slot, Slots};
 use crate::status::{PluginState, PluginStatus};
 use crate::validate::Validator;
 
-/// Who holds a plugin.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Owner {
-    /// A typed access on that thread.
-    Access(ThreadId),
-    /// A transaction (load, unload, reload) on that thread.
-    Txn(ThreadId),
-}
-
-impl Owner {
-    fn thread(self) -> ThreadId {
-        match self {
-            Owner::Access(t) | Owner::Txn(t) => t,
-        }
-    }
-}
-
-/// One plugin's place in the table.
-pub(crate) struct Entry {
-    pub(crate) descriptor: PluginDescriptor,
-    pub(crate) state: PluginState,
-    pub(crate) instance: Option<Box<dyn Plugin>>,
-    /// Fingerprints of the code that built `instance`.
-    pub(crate) live: Fingerprints,
-    pub(crate) error: Option<String>,
-    /// The last good state of a plugin that a failed rollback left
-    /// [`PluginState::Failed`]: its next load or reload starts from it.
-    pub(crate) kept: Option<Snapshot>,
-    owner: Option<Owner>,
-    /// A pending transaction waits for this plugin.
-    reserved: bool,
-}
-
-impl Entry {
-    fn new(descriptor: PluginDescriptor) -> Self {
-        Entry {
-            descriptor,
-            state: PluginState::Registered,
-            instance: None,
-            live: Fingerprints::default(),
-            error: None,
-            kept: None,
-            owner: None,
-            reserved: false,
-        }
-    }
-}
-
 #[derive(Default)]
-struct Table {
-    entries: BTreeMap<String, Entry>,
-    /// What each waiting typed access waits for.
-    waits: HashMap<ThreadId, String>,
+pub(crate) struct Table {
+    /// Every name ever registered, with its slot (empty while the plugin
+    /// is not registered).
+    pub(crate) index: BTreeMap<String, usize>,
+    /// Which slot each waiting typed access waits for, by thread (see
+    /// `reentry::me`).
+    pub(crate) waits: HashMap<u64, usize>,
     /// How many threads wait on `Engine::changed`.
-    waiting: usize,
-}
-
-/// This thread's id, without `thread::current()`'s handle clone on every
-/// typed access.
-fn current_thread() -> ThreadId {
-    thread_local! {
-        static ME: ThreadId = thread::current().id();
-    }
-    ME.with(|id| *id)
+    pub(crate) waiting: usize,
 }
 
 /// The shared state behind a [`PluginSystem`](crate::PluginSystem) handle.
 pub(crate) struct Engine {
     pub(crate) tony_version: Version,
+    /// Never reused: keys this engine's slots in each thread's cache.
+    pub(crate) id: u64,
     table: Mutex<Table>,
-    changed: Condvar,
+    /// The plugins, one slot each; found by name through the table (or a
+    /// thread's cache) and held through the slot's own locks.
+    pub(crate) slots: Slots,
+    /// Signalled, under the table lock, when a transaction lets its
+    /// plugins go (typed accesses wait on it for a transaction's plugins;
+    /// for another access's, they wait on the plugin's cell).
+    pub(crate) changed: Condvar,
     pub(crate) services: Services,
     bus: Arc<Bus>,
     config: RwLock<HotReloadConfig>,
@@ -127,41 +82,20 @@ pub(crate) struct Engine {
 /// The plugins a transaction holds; released on drop, even when unwinding.
 pub(crate) struct Hold<'a> {
     engine: &'a Engine,
-    names: Vec<String>,
+    slots: Vec<&'a Slot>,
 }
 
 impl Drop for Hold<'_> {
     fn drop(&mut self) {
-        let me = current_thread();
-        let mut t = self.engine.table();
-        for n in &self.names {
-            if let Some(e) = t.entries.get_mut(n)
-                && e.owner == Some(Owner::Txn(me))
-            {
-                e.owner = None;
+        let me = reentry::me();
+        for slot in &self.slots {
+            let mut cell = slot.cell();
+            if cell.txn == me {
+                cell.txn = 0;
+                slot.holder.store(0, Ordering::Relaxed);
             }
         }
-        if t.waiting > 0 {
-            self.engine.changed.notify_all();
-        }
-    }
-}
-
-/// An instance lent to a typed-access closure; put back on drop.
-struct Lent<'a> {
-    engine: &'a Engine,
-    name: &'a str,
-    instance: Option<Box<dyn Plugin>>,
-    previous: Option<Owner>,
-}
-
-impl Drop for Lent<'_> {
-    fn drop(&mut self) {
-        let mut t = self.engine.table();
-        if let Some(e) = t.entries.get_mut(self.name) {
-            e.instance = self.instance.take();
-            e.owner = self.previous;
-        }
+        let t = self.engine.table();
         if t.waiting > 0 {
             self.engine.changed.notify_all();
         }
@@ -177,16 +111,11 @@ impl Engine {
         plugin_config: Option<PluginConfigFile>,
         validators: Vec<Arc<dyn Validator>>,
     ) -> Self {
-        let entries = descriptors
-            .into_iter()
-            .map(|d| (d.metadata.name().to_owned(), Entry::new(d)))
-            .collect();
-        Engine {
+        let engine = Engine {
             tony_version,
-            table: Mutex::new(Table {
-                entries,
-                ..Table::default()
-            }),
+            id: slot::next_engine_id(),
+            table: Mutex::new(Table::default()),
+            slots: Slots::default(),
             changed: Condvar::new(),
             services,
             bus: Arc::new(Bus::default()),
@@ -194,31 +123,82 @@ impl Engine {
             plugin_config: RwLock::new(plugin_config.map(Arc::new)),
             validators,
             txn: Mutex::new(()),
-        }
+        };
+        engine.insert(descriptors.into_iter().collect());
+        engine
     }
 
-    fn table(&self) -> MutexGuard<'_, Table> {
+    pub(crate) fn table(&self) -> MutexGuard<'_, Table> {
         self.table.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The slot of `name`, if the name was ever registered.
+    fn slot_of(&self, t: &Table, name: &str) -> Option<&Slot> {
+        t.index.get(name).and_then(|&i| self.slots.get(i))
     }
 
     /// Reads one entry (briefly; `f` must not run user code).
     pub(crate) fn read<R>(&self, name: &str, f: impl FnOnce(&Entry) -> R) -> Option<R> {
-        self.table().entries.get(name).map(f)
+        let t = self.table();
+        self.slot_of(&t, name)?.meta().as_ref().map(f)
     }
 
     /// Changes one entry the caller holds (briefly; `f` must not run user
     /// code nor drop user values: move them out instead).
     pub(crate) fn update<R>(&self, name: &str, f: impl FnOnce(&mut Entry) -> R) -> Option<R> {
-        self.table().entries.get_mut(name).map(f)
+        let t = self.table();
+        self.slot_of(&t, name)?.meta().as_mut().map(f)
+    }
+
+    /// Moves the live instance out of a plugin this thread's transaction
+    /// holds.
+    pub(crate) fn take_instance(&self, name: &str) -> Option<Box<dyn Plugin>> {
+        let t = self.table();
+        let slot = self.slot_of(&t, name)?;
+        drop(t);
+        slot.cell().instance.take()
+    }
+
+    /// Puts `instance`, built by the code of `live`, into a plugin this
+    /// thread's transaction holds (whose instance it took before).
+    pub(crate) fn put_instance(&self, name: &str, instance: Box<dyn Plugin>, live: Fingerprints) {
+        let t = self.table();
+        let slot = self.slot_of(&t, name);
+        drop(t);
+        let unused = match slot {
+            Some(slot) => {
+                if let Some(e) = slot.meta().as_mut() {
+                    e.live = live;
+                }
+                let mut cell = slot.cell();
+                cell.live = live;
+                cell.instance.replace(instance)
+            }
+            None => Some(instance),
+        };
+        if let Some(unused) = unused
+            && let Err(e) = containment::drop_contained(name, "drop", unused)
+        {
+            tracing::error!(plugin = name, error = %e, "dropping a replaced instance panicked");
+        }
+    }
+
+    /// `f` over every registered plugin, by name (sorted).
+    fn each<R>(&self, mut f: impl FnMut(&str, &Entry) -> R) -> Vec<R> {
+        let t = self.table();
+        t.index
+            .iter()
+            .filter_map(|(name, &i)| self.slots.get(i)?.meta().as_ref().map(|e| f(name, e)))
+            .collect()
     }
 
     /// Every plugin name, sorted.
     pub(crate) fn names(&self) -> Vec<String> {
-        self.table().entries.keys().cloned().collect()
+        self.each(|name, _| name.to_owned())
     }
 
     pub(crate) fn contains(&self, name: &str) -> bool {
-        self.table().entries.contains_key(name)
+        self.read(name, |_| ()).is_some()
     }
 
     pub(crate) fn state(&self, name: &str) -> Option<PluginState> {
@@ -235,50 +215,64 @@ impl Engine {
 
     /// Every plugin's metadata, by name.
     pub(crate) fn catalog(&self) -> Catalog {
-        self.table()
-            .entries
-            .iter()
-            .map(|(n, e)| (n.clone(), Arc::clone(&e.descriptor.metadata)))
+        self.each(|n, e| (n.to_owned(), Arc::clone(&e.descriptor.metadata)))
+            .into_iter()
             .collect()
     }
 
     pub(crate) fn status(&self) -> Vec<PluginStatus> {
-        self.table()
-            .entries
-            .iter()
-            .map(|(name, e)| PluginStatus {
-                name: name.clone(),
-                version: e.descriptor.metadata.version().clone(),
-                state: e.state,
-                source: e.descriptor.metadata.source().clone(),
-                dependencies: e
-                    .descriptor
-                    .metadata
-                    .dependencies()
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect(),
-                fingerprints: e.live,
-                error: e.error.clone(),
-                state_kept: e.kept.is_some(),
-            })
-            .collect()
+        self.each(|name, e| PluginStatus {
+            name: name.to_owned(),
+            version: e.descriptor.metadata.version().clone(),
+            state: e.state,
+            source: e.descriptor.metadata.source().clone(),
+            dependencies: e
+                .descriptor
+                .metadata
+                .dependencies()
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            fingerprints: e.live,
+            error: e.error.clone(),
+            state_kept: e.kept.is_some(),
+        })
     }
 
-    /// Adds plugins to the table (the caller checked the names are new).
+    /// Adds plugins to the table (the caller checked the names are new). A
+    /// name registered before gets its old slot back.
     pub(crate) fn insert(&self, descriptors: Vec<PluginDescriptor>) {
         let mut t = self.table();
         for d in descriptors {
-            t.entries
-                .insert(d.metadata.name().to_owned(), Entry::new(d));
+            let name = d.metadata.name();
+            let i = match t.index.get(name) {
+                Some(&i) => i,
+                None => {
+                    let i = t.index.len();
+                    t.index.insert(name.to_owned(), i);
+                    i
+                }
+            };
+            *self.slots.make(i).meta() = Some(Entry::new(d));
         }
     }
 
-    /// Removes plugins the caller holds; returns their entries, to be dropped
-    /// by the caller with no lock held.
-    pub(crate) fn remove(&self, names: &[String]) -> Vec<Entry> {
-        let mut t = self.table();
-        names.iter().filter_map(|n| t.entries.remove(n)).collect()
+    /// Removes plugins the caller holds; returns their instances, to be
+    /// dropped by the caller with no lock held.
+    pub(crate) fn remove(&self, names: &[String]) -> Vec<(String, Box<dyn Plugin>)> {
+        let t = self.table();
+        let slots: Vec<_> = names
+            .iter()
+            .filter_map(|n| Some((n, self.slot_of(&t, n)?)))
+            .collect();
+        drop(t);
+        slots
+            .into_iter()
+            .filter_map(|(n, slot)| {
+                slot.meta().take()?;
+                Some((n.clone(), slot.cell().instance.take()?))
+            })
+            .collect()
     }
 
     pub(crate) fn config(&self) -> HotReloadConfig {
@@ -328,132 +322,52 @@ impl Engine {
     /// Takes every plugin of `names` for this thread's transaction, all at
     /// once: waits, holding none, until all are free. Unknown names are
     /// skipped.
+    ///
+    /// The plugins are reserved first (new outermost typed accesses wait
+    /// behind the transaction), then taken with all their cells locked
+    /// together, so a typed access sees either none or all of them taken;
+    /// when one is busy, the others are let go and this thread waits for
+    /// that one's cell, holding no plugin.
     pub(crate) fn acquire(&self, names: &[String]) -> Hold<'_> {
-        let me = current_thread();
-        let mut t = self.table();
-        for n in names {
-            if let Some(e) = t.entries.get_mut(n) {
-                e.reserved = true;
-            }
+        let me = reentry::me();
+        let t = self.table();
+        let indices: BTreeSet<usize> = names
+            .iter()
+            .filter_map(|n| t.index.get(n))
+            .copied()
+            .collect();
+        drop(t);
+        let slots: Vec<&Slot> = indices
+            .into_iter()
+            .filter_map(|i| self.slots.get(i))
+            .collect();
+        for slot in &slots {
+            slot.reserved.store(true, Ordering::Relaxed);
         }
-        loop {
-            let free = names
-                .iter()
-                .all(|n| t.entries.get(n).is_none_or(|e| e.owner.is_none()));
-            if free {
-                for n in names {
-                    if let Some(e) = t.entries.get_mut(n) {
-                        e.owner = Some(Owner::Txn(me));
-                        e.reserved = false;
+        'all: loop {
+            let mut cells = Vec::with_capacity(slots.len());
+            for slot in &slots {
+                match slot.try_cell() {
+                    Some(cell) => cells.push(cell),
+                    None => {
+                        drop(cells);
+                        drop(slot.cell());
+                        continue 'all;
                     }
                 }
-                break;
             }
-            t.waiting += 1;
-            t = self.changed.wait(t).unwrap_or_else(PoisonError::into_inner);
-            t.waiting -= 1;
+            for (slot, cell) in slots.iter().zip(&mut cells) {
+                cell.txn = me;
+                slot.holder.store(me, Ordering::Relaxed);
+                slot.reserved.store(false, Ordering::Relaxed);
+            }
+            break;
         }
         Hold {
             engine: self,
-            names: names.to_vec(),
+            slots,
         }
     }
-
-    /// Lends the live instance of `name` to `f`, with the fingerprints it
-    /// was built with. `layout`, when given, must match the
-    /// live state fingerprint. No lock is held while `f` runs; a panic in `f`
-    /// puts the instance back and goes on unwinding to the caller.
-    pub(crate) fn access(
-        &self,
-        name: impl Into<Cow<'static, str>>,
-        layout: Option<u64>,
-        f: &mut dyn FnMut(&mut dyn Plugin, Fingerprints),
-    ) -> Result<(), AccessError> {
-        let name = name.into();
-        let guard = AccessGuard::enter(name.clone())?;
-        let name: &str = &name;
-        let nested = guard.nested();
-        let me = current_thread();
-        let mut t = self.table();
-        let (live, lent) = loop {
-            let e = t
-                .entries
-                .get_mut(name)
-                .ok_or_else(|| AccessError::Unknown(name.to_owned()))?;
-            let mine = match e.owner {
-                None => !e.reserved || nested,
-                Some(Owner::Txn(h)) => h == me,
-                Some(Owner::Access(_)) => false,
-            };
-            if mine {
-                if let (Some(expected), Some(_)) = (layout, &e.instance)
-                    && e.live.state != expected
-                {
-                    return Err(AccessError::StaleLayout {
-                        plugin: name.to_owned(),
-                        expected,
-                        live: e.live.state,
-                    });
-                }
-                let Some(instance) = e.instance.take() else {
-                    return Err(AccessError::NotActive {
-                        plugin: name.to_owned(),
-                        state: e.state,
-                    });
-                };
-                let previous = e.owner;
-                e.owner = Some(previous.unwrap_or(Owner::Access(me)));
-                break (
-                    e.live,
-                    Lent {
-                        engine: self,
-                        name,
-                        instance: Some(instance),
-                        previous,
-                    },
-                );
-            }
-            if let Some(owner) = e.owner
-                && closes_cycle(&t, me, owner.thread())
-            {
-                return Err(AccessError::WouldDeadlock(name.to_owned()));
-            }
-            t.waits.insert(me, name.to_owned());
-            t.waiting += 1;
-            t = self.changed.wait(t).unwrap_or_else(PoisonError::into_inner);
-            t.waiting -= 1;
-            t.waits.remove(&me);
-        };
-        drop(t);
-        let mut lent = lent;
-        if let Some(instance) = lent.instance.as_deref_mut() {
-            f(instance, live);
-        }
-        drop(lent);
-        drop(guard); // delivers the events held back, if this was the outermost
-        Ok(())
-    }
-}
-
-/// Whether `me` waiting for a plugin held by `holder` closes a cycle: the
-/// holder waits (through a chain of holders) for something `me` holds.
-fn closes_cycle(t: &Table, me: ThreadId, holder: ThreadId) -> bool {
-    let mut current = holder;
-    for _ in 0..=t.waits.len() {
-        if current == me {
-            return true;
-        }
-        let Some(owner) = t
-            .waits
-            .get(&current)
-            .and_then(|wanted| t.entries.get(wanted))
-            .and_then(|e| e.owner)
-        else {
-            return false;
-        };
-        current = owner.thread();
-    }
-    false
 }
 
 impl Host for Engine {
@@ -494,9 +408,7 @@ impl Host for Engine {
         layout: u64,
         f: &mut dyn FnMut(&mut dyn Any),
     ) -> Result<(), AccessError> {
-        Engine::access(self, name, Some(layout), &mut |p, _| {
-            f(p as &mut dyn Any);
-        })
+        Engine::access(self, name, Some(layout), |p, _| f(p as &mut dyn Any))
     }
 }
 
@@ -506,9 +418,10 @@ impl Drop for Engine {
         if let Err(e) = containment::drop_contained("(validator)", "drop", validators) {
             tracing::error!(error = %e, "dropping a validator panicked");
         }
-        let entries = std::mem::take(&mut self.table().entries);
-        for (name, e) in entries {
-            if let Some(instance) = e.instance
+        let names = std::mem::take(&mut self.table().index);
+        for (name, i) in names {
+            let instance = self.slots.get(i).and_then(|s| s.cell().instance.take());
+            if let Some(instance) = instance
                 && let Err(err) = containment::drop_contained(&name, "drop", instance)
             {
                 tracing::error!(plugin = %name, error = %err, "dropping a plugin panicked");

@@ -147,9 +147,8 @@ fn activate(engine: &Engine, name: &str) -> Result<(), BoxError> {
     });
     let outcome = match outcome {
         Ok((instance, live)) => {
+            engine.put_instance(name, instance, live);
             engine.update(name, |e| {
-                e.instance = Some(instance);
-                e.live = live;
                 e.state = PluginState::Active;
                 e.error = None;
                 e.kept = None;
@@ -200,11 +199,10 @@ pub(crate) fn unload(engine: &Engine, names: &[String]) {
 
 fn deactivate(engine: &Engine, name: &str) {
     let hold = engine.acquire(&[name.to_owned()]);
-    let Some((instance, descriptor)) =
-        engine.update(name, |e| (e.instance.take(), e.descriptor.clone()))
-    else {
+    let Some(descriptor) = engine.descriptor(name) else {
         return;
     };
+    let instance = engine.take_instance(name);
     let mut problems = Vec::new();
     if let Some(mut instance) = instance {
         let r = contain(name, "deactivate", || {

@@ -62,22 +62,27 @@ pub trait PluginType: Plugin + Sized {
 }
 
 /// Runs `f` on the live instance of `T`, lent by `host`.
-pub(crate) fn typed<T: PluginType, R>(
-    host: &dyn Host,
+pub(crate) fn typed<T: PluginType, R, H: Host + ?Sized>(
+    host: &H,
     f: impl FnOnce(&mut T) -> R,
 ) -> Result<R, AccessError> {
     let mut f = Some(f);
     let mut out = None;
     host.access(T::NAME, T::STATE_FINGERPRINT, &mut |any: &mut dyn Any| {
-        out = Some(match (any.downcast_mut::<T>(), f.take()) {
-            (Some(typed), Some(f)) => Ok(f(typed)),
-            _ => Err(AccessError::WrongType {
-                plugin: T::NAME.to_owned(),
-                expected: std::any::type_name::<T>(),
-            }),
-        });
+        if let (Some(typed), Some(f)) = (any.downcast_mut::<T>(), f.take()) {
+            out = Some(f(typed));
+        }
     })?;
-    out.unwrap_or_else(|| Err(AccessError::Unknown(T::NAME.to_owned())))
+    out.ok_or_else(wrong_type::<T>)
+}
+
+/// The live instance of `T`'s plugin is not a `T`.
+#[cold]
+pub(crate) fn wrong_type<T: PluginType>() -> AccessError {
+    AccessError::WrongType {
+        plugin: T::NAME.to_owned(),
+        expected: std::any::type_name::<T>(),
+    }
 }
 
 impl DependencyRef<'_> {

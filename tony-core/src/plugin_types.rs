@@ -104,11 +104,8 @@ impl PluginSystem {
             let _hold = self.engine.acquire(&order);
             self.engine.remove(&order)
         };
-        for entry in removed {
-            let name = entry.descriptor.metadata().name().to_owned();
-            if let Some(instance) = entry.instance
-                && let Err(e) = containment::drop_contained(&name, "drop", instance)
-            {
+        for (name, instance) in removed {
+            if let Err(e) = containment::drop_contained(&name, "drop", instance) {
                 tracing::error!(plugin = %name, error = %e, "dropping a removed plugin panicked");
             }
         }

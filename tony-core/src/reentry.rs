@@ -8,27 +8,49 @@
 //! holds nothing, so a subscriber never runs while this thread holds a lock or
 //! a plugin another thread may need.
 
-use std::borrow::Cow;
 use std::cell::RefCell;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::access::AccessError;
 use crate::events::{Bus, Event};
 
 struct Busy {
-    /// The plugins this thread borrows through typed access, innermost last
-    /// (typed access names a plugin by its `&'static` name: no allocation).
-    accesses: Vec<Cow<'static, str>>,
+    /// The plugins this thread borrows through typed access, innermost last,
+    /// as (engine id, slot index).
+    accesses: Vec<(u64, usize)>,
     /// Whether a transaction (load, unload, reload, ...) runs on this thread.
     txn: bool,
     /// Events held back until the thread is idle.
     outbox: Vec<(Arc<Bus>, Event)>,
+    /// This thread's number (see [`me`]); 0 until first asked for.
+    me: u64,
 }
 
 thread_local! {
     static BUSY: RefCell<Busy> = const {
-        RefCell::new(Busy { accesses: Vec::new(), txn: false, outbox: Vec::new() })
+        RefCell::new(Busy {
+            accesses: Vec::new(),
+            txn: false,
+            outbox: Vec::new(),
+            me: 0,
+        })
     };
+}
+
+impl Busy {
+    fn me(&mut self) -> u64 {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        if self.me == 0 {
+            self.me = NEXT.fetch_add(1, Ordering::Relaxed);
+        }
+        self.me
+    }
+}
+
+/// A number for this thread, never 0 (`ThreadId` gives none on stable):
+/// who holds a plugin, in `slot.rs`.
+pub(crate) fn me() -> u64 {
+    BUSY.with_borrow_mut(Busy::me)
 }
 
 /// Whether this thread runs a transaction or borrows a plugin.
@@ -59,21 +81,30 @@ impl Drop for TxnGuard {
     }
 }
 
-/// Marks `name` as borrowed by this thread; refused when it already is.
+/// Marks a plugin (slot `slot` of engine `engine`) as borrowed by this
+/// thread.
 pub(crate) struct AccessGuard {
+    me: u64,
     nested: bool,
 }
 
 impl AccessGuard {
-    pub(crate) fn enter(name: Cow<'static, str>) -> Result<AccessGuard, AccessError> {
+    /// Refused (`None`) when this thread already borrows the plugin.
+    #[inline]
+    pub(crate) fn enter(engine: u64, slot: usize) -> Option<AccessGuard> {
         BUSY.with_borrow_mut(|b| {
-            if b.accesses.contains(&name) {
-                return Err(AccessError::Reentrant(name.into_owned()));
+            if b.accesses.contains(&(engine, slot)) {
+                return None;
             }
             let nested = b.txn || !b.accesses.is_empty();
-            b.accesses.push(name);
-            Ok(AccessGuard { nested })
+            b.accesses.push((engine, slot));
+            Some(AccessGuard { me: b.me(), nested })
         })
+    }
+
+    /// This thread's number.
+    pub(crate) fn me(&self) -> u64 {
+        self.me
     }
 
     /// Whether the thread held something before this access: a nested access
@@ -85,6 +116,7 @@ impl AccessGuard {
 }
 
 impl Drop for AccessGuard {
+    #[inline]
     fn drop(&mut self) {
         let flush = BUSY.with_borrow_mut(|b| {
             b.accesses.pop();

@@ -17,7 +17,7 @@ use crate::engine::Engine;
 use crate::events::{Event, EventKind, EventSink, SubscriptionId};
 use crate::lifecycle::{self, Loaded};
 use crate::plugin::BoxError;
-use crate::plugin_type::{self, PluginType};
+use crate::plugin_type::PluginType;
 use crate::reentry::{self, TxnGuard};
 use crate::registry;
 use crate::reload::{ReloadError, ReloadResult, Stage, Trigger};
@@ -342,11 +342,11 @@ impl PluginSystem {
     /// Fails when `T` is not active, when the caller was compiled against
     /// another state layout than the live instance's, when `T` is already
     /// borrowed by this thread, or when waiting for it would deadlock
-    /// ([`AccessError::WouldDeadlock`]). No lock is held while `f` runs: it
-    /// may call back into the system. A panic in `f` goes on to the caller;
-    /// the instance stays in place.
+    /// ([`AccessError::WouldDeadlock`]). While `f` runs this thread holds
+    /// `T` and no lock of the system's: `f` may call back into the system.
+    /// A panic in `f` goes on to the caller; the instance stays in place.
     pub fn with<T: PluginType, R>(&self, f: impl FnOnce(&T) -> R) -> Result<R, AccessError> {
-        plugin_type::typed(&*self.engine, |t: &mut T| f(t))
+        self.engine.typed(|t: &mut T| f(t))
     }
 
     /// Runs `f` on the live instance of `T` mutably; see [`PluginSystem::with`].
@@ -354,7 +354,7 @@ impl PluginSystem {
         &self,
         f: impl FnOnce(&mut T) -> R,
     ) -> Result<R, AccessError> {
-        plugin_type::typed(&*self.engine, f)
+        self.engine.typed(f)
     }
 
     /// A service of type `S`, if a plugin (or the host) provides one.

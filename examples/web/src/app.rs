@@ -102,15 +102,11 @@ impl Web {
         T: PluginType,
         F: for<'w> tony_core::hot::HotFunction<(&'w Web, A), M, Return = Result<R, ApiError>>,
     {
-        let _permit = match self.inner.gates.get(T::NAME) {
-            Some(gate) => {
-                let permit = match gate.try_admit() {
-                    Some(permit) => permit,
-                    None => gate.admit(self.inner.wait_bound).await?,
-                };
-                gate.count_request();
-                Some(permit)
-            }
+        let _permit = match self.inner.gates.get_static(T::NAME) {
+            Some(gate) => Some(match gate.try_admit() {
+                Some(permit) => permit,
+                None => gate.wait(self.inner.wait_bound).await?,
+            }),
             None => None, // not one of the system's plugins: typed access says so
         };
         tony_core::hot::call(body, (self, args))

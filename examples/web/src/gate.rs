@@ -32,7 +32,7 @@
 //! still keeps the call from seeing a half-reloaded plugin; the call just
 //! blocks its thread for the length of the transaction.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
@@ -56,9 +56,13 @@ pub enum GateError {
     },
 }
 
-/// The bit of [`Gate::state`] that says a transaction has the gate closed;
-/// the other bits count the admitted calls.
-const CLOSED: usize = 1 << (usize::BITS - 1);
+/// The low bits of [`Gate::state`]: calls admitted and not yet returned.
+const ADMITTED: u64 = (1 << 24) - 1;
+/// The bit of [`Gate::state`] that says a transaction has the gate closed.
+const CLOSED: u64 = 1 << 24;
+/// One request, in the bits of [`Gate::state`] above [`CLOSED`], which
+/// count the requests that came to the gate (wrapping; never taken back).
+const REQUEST: u64 = 1 << 25;
 
 #[derive(Default)]
 struct Slow {
@@ -72,10 +76,15 @@ struct Slow {
 /// The gate of one plugin.
 pub(crate) struct Gate {
     name: String,
-    /// [`CLOSED`] | admitted calls: the fast path is one atomic add.
-    state: AtomicUsize,
-    /// Requests dispatched to the plugin since the last drain.
-    requests: AtomicU64,
+    /// The address of a `&'static str` naming this plugin, once one was
+    /// looked up (0 before): [`Gates::get_static`] compares addresses.
+    key: AtomicUsize,
+    /// Requests counted | [`CLOSED`] | admitted calls: counting a request
+    /// and admitting it is one atomic add, its return one atomic
+    /// subtraction.
+    state: AtomicU64,
+    /// The request count (`state >> 25`) at the last drain.
+    drained: AtomicU64,
     /// Closing, reopening and waiting: the slow path.
     slow: Mutex<Slow>,
     /// Signalled when the last admitted call of a closed gate returns, or
@@ -110,8 +119,9 @@ impl Gate {
     fn new(name: &str) -> Self {
         Gate {
             name: name.to_owned(),
-            state: AtomicUsize::new(0),
-            requests: AtomicU64::new(0),
+            key: AtomicUsize::new(0),
+            state: AtomicU64::new(0),
+            drained: AtomicU64::new(0),
             slow: Mutex::new(Slow::default()),
             changed: Condvar::new(),
             reopened: Notify::new(),
@@ -123,18 +133,19 @@ impl Gate {
         self.slow.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Enters if the gate is open.
-    fn try_enter(&self) -> bool {
-        if self.state.fetch_add(1, Ordering::SeqCst) & CLOSED == 0 {
+    /// Enters if the gate is open; adds `count` to the requests counted
+    /// either way.
+    fn try_enter(&self, count: u64) -> bool {
+        if self.state.fetch_add(1 + count * REQUEST, Ordering::SeqCst) & CLOSED == 0 {
             true
         } else {
-            self.leave();
+            self.leave(); // counted, not in
             false
         }
     }
 
     fn leave(&self) {
-        if self.state.fetch_sub(1, Ordering::SeqCst) == CLOSED | 1 {
+        if self.state.fetch_sub(1, Ordering::SeqCst) & (CLOSED | ADMITTED) == CLOSED | 1 {
             // The last call out of a closed gate: the transaction may be
             // waiting. Taking the lock orders this after its check.
             let _s = self.lock();
@@ -142,25 +153,34 @@ impl Gate {
         }
     }
 
-    /// Admits a call if the gate is open: one atomic add, no lock.
+    /// Counts a request, and admits it if the gate is open: one atomic
+    /// add, no lock. When it is closed, [`Gate::wait`] for it.
     pub(crate) fn try_admit(&self) -> Option<Permit<'_>> {
-        self.try_enter().then(|| Permit(self)) // lazily: a Permit dropped unused would leave()
+        self.try_enter(1).then(|| Permit(self)) // lazily: a Permit dropped unused would leave()
     }
 
-    /// Admits a call, waiting (asynchronously, up to `bound`) while a
-    /// transaction has the gate closed.
+    /// Counts a request and admits it, waiting (asynchronously, up to
+    /// `bound`) while a transaction has the gate closed.
+    #[cfg(test)]
+    async fn admit(&self, bound: Duration) -> Result<Permit<'_>, GateError> {
+        match self.try_admit() {
+            Some(permit) => Ok(permit),
+            None => self.wait(bound).await,
+        }
+    }
+
+    /// Admits a request that [`Gate::try_admit`] counted and refused,
+    /// waiting (asynchronously, up to `bound`) while a transaction has the
+    /// gate closed.
     ///
     /// Boxed: the waiting machinery (a `Notified`, a timer) is large, and
     /// the caller's future, which every request allocates, should not
     /// carry it for the path that never waits ([`Gate::try_admit`]).
-    pub(crate) fn admit(
+    pub(crate) fn wait(
         &self,
         bound: Duration,
     ) -> Pin<Box<dyn Future<Output = Result<Permit<'_>, GateError>> + Send + '_>> {
         Box::pin(async move {
-            if let Some(permit) = self.try_admit() {
-                return Ok(permit);
-            }
             self.lock().waiting += 1;
             let waiting = Waiting(self);
             let started = Instant::now();
@@ -170,7 +190,8 @@ impl Gate {
                 tokio::pin!(notified);
                 // Registered before the check: a reopen in between still wakes us.
                 notified.as_mut().enable();
-                if let Some(permit) = self.try_admit() {
+                if self.try_enter(0) {
+                    let permit = Permit(self);
                     drop(waiting);
                     return Ok(permit);
                 }
@@ -184,9 +205,11 @@ impl Gate {
         })
     }
 
-    /// Counts one request.
-    pub(crate) fn count_request(&self) {
-        self.requests.fetch_add(1, Ordering::Relaxed);
+    /// The requests counted since the last call; starts over.
+    fn take_requests(&self) -> u64 {
+        let now = self.state.load(Ordering::Relaxed) / REQUEST;
+        let before = self.drained.swap(now, Ordering::Relaxed);
+        now.wrapping_sub(before) & (u64::MAX / REQUEST)
     }
 
     /// Closes the gate for a transaction: first lets in the requests still
@@ -204,13 +227,13 @@ impl Gate {
         let (s, drained) = self
             .changed
             .wait_timeout_while(s, bound, |_| {
-                self.state.load(Ordering::SeqCst) & !CLOSED > 0
+                self.state.load(Ordering::SeqCst) & ADMITTED > 0
             })
             .unwrap_or_else(PoisonError::into_inner);
         if fair.timed_out() || drained.timed_out() {
             tracing::warn!(
                 plugin = %self.name,
-                admitted = self.state.load(Ordering::SeqCst) & !CLOSED,
+                admitted = self.state.load(Ordering::SeqCst) & ADMITTED,
                 waiting = s.waiting,
                 "reload went ahead before the plugin's requests drained (are reloads started on a runtime thread?)"
             );
@@ -236,7 +259,8 @@ impl Gate {
 /// The gates of every plugin of a system, closed by its validation step and
 /// reopened by its reload events.
 pub(crate) struct Gates {
-    gates: OnceLock<BTreeMap<String, Gate>>,
+    /// Sorted by name.
+    gates: OnceLock<Vec<Gate>>,
     /// The plugins each thread's transaction closed, to reopen when it ends.
     closed: Mutex<HashMap<ThreadId, Vec<String>>>,
     drain_bound: Duration,
@@ -267,11 +291,8 @@ impl Gates {
     /// reload events. The subscription holds the gates, not the system: no
     /// reference cycle.
     pub(crate) fn install(self: &Arc<Self>, system: &PluginSystem) {
-        let gates = system
-            .status()
-            .iter()
-            .map(|s| (s.name.clone(), Gate::new(&s.name)))
-            .collect();
+        // `status` is sorted by name.
+        let gates = system.status().iter().map(|s| Gate::new(&s.name)).collect();
         if self.gates.set(gates).is_err() {
             tracing::warn!("gates installed twice; the first set stays");
         }
@@ -290,7 +311,28 @@ impl Gates {
 
     /// The gate of `plugin`, if it is one of the system's.
     pub(crate) fn get(&self, plugin: &str) -> Option<&Gate> {
-        self.gates.get()?.get(plugin)
+        let gates = self.gates.get()?;
+        let at = gates
+            .binary_search_by(|g| g.name.as_str().cmp(plugin))
+            .ok()?;
+        gates.get(at)
+    }
+
+    /// [`Gates::get`] for a name known at compile time (`T::NAME`): found by
+    /// its address once it was found by its text.
+    pub(crate) fn get_static(&self, plugin: &'static str) -> Option<&Gate> {
+        let key = plugin.as_ptr() as usize;
+        // Same address and length: the same immutable bytes.
+        let known = self
+            .gates
+            .get()?
+            .iter()
+            .find(|g| g.key.load(Ordering::Relaxed) == key && g.name.len() == plugin.len());
+        known.or_else(|| {
+            let gate = self.get(plugin)?;
+            gate.key.store(key, Ordering::Relaxed);
+            Some(gate)
+        })
     }
 
     /// The requests counted per plugin since the last call (only plugins
@@ -300,7 +342,7 @@ impl Gates {
             .get()
             .into_iter()
             .flatten()
-            .map(|(name, g)| (name.clone(), g.requests.swap(0, Ordering::Relaxed)))
+            .map(|g| (g.name.clone(), g.take_requests()))
             .filter(|(_, n)| *n > 0)
             .collect()
     }
@@ -363,6 +405,37 @@ mod tests {
         assert!(gate.is_closed());
     }
 
+    #[tokio::test]
+    async fn each_request_is_counted_once_admitted_or_not() {
+        let gate = Arc::new(Gate::new("p"));
+        for _ in 0..3 {
+            drop(gate.try_admit().unwrap());
+        }
+        assert_eq!(gate.take_requests(), 3);
+        assert_eq!(gate.take_requests(), 0);
+        gate.close(Duration::from_secs(1));
+        // Refused, then waiting (and trying again) until the gate reopens:
+        // one request.
+        assert!(gate.try_admit().is_none());
+        let g = Arc::clone(&gate);
+        let waiter =
+            tokio::spawn(async move { g.wait(Duration::from_secs(10)).await.map(|_| ()).is_ok() });
+        tokio::task::yield_now().await;
+        assert_eq!(gate.take_requests(), 1);
+        gate.reopen();
+        assert!(waiter.await.unwrap());
+        assert_eq!(gate.take_requests(), 0);
+        assert_eq!(gate.state.load(Ordering::SeqCst) & (ADMITTED | CLOSED), 0);
+        // The count wraps without touching the other bits.
+        let top = u64::MAX / REQUEST;
+        gate.state.store(top * REQUEST, Ordering::SeqCst);
+        gate.drained.store(top, Ordering::SeqCst);
+        drop(gate.try_admit().unwrap());
+        drop(gate.try_admit().unwrap());
+        assert_eq!(gate.take_requests(), 2);
+        assert_eq!(gate.state.load(Ordering::SeqCst) & (ADMITTED | CLOSED), 0);
+    }
+
     #[test]
     fn closing_waits_for_admitted_calls() {
         let gate = Arc::new(Gate::new("p"));
@@ -383,6 +456,6 @@ mod tests {
         assert_eq!(gate.lock().closed, 1);
         assert!(gate.is_closed());
         gate.reopen();
-        assert!(!gate.is_closed() && gate.try_enter());
+        assert!(!gate.is_closed() && gate.try_enter(0));
     }
 }

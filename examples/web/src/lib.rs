@@ -28,7 +28,7 @@
 //! ```
 //!
 //! - **Why inline, not `spawn_blocking`**: typed access plus a plugin
-//!   method costs about 150 ns; a `spawn_blocking` round trip about 28 µs
+//!   method costs about 65 ns; a `spawn_blocking` round trip about 25 µs
 //!   and two thread hops, thirty times the whole axum request (measured in
 //!   `benches/dispatch.rs`).
 //! - **Why not async hooks**: a reload transaction is synchronous by design
