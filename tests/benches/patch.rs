@@ -190,7 +190,7 @@ macro_rules! plugins {
 
                 fn peek(patch: &Patch) -> Option<Fingerprints> {
                     patch
-                        .peek_fn(<$ty>::__tony_plugin_code)
+                        .peek(<$ty>::__tony_plugin_code)
                         .unwrap()
                         .map(|code| (code.vtable.fingerprints)())
                 }

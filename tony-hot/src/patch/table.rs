@@ -201,61 +201,21 @@ impl Patch {
             .map(|&v| v + self.value_offset)
     }
 
-    /// Runtime address the fn item `f` will jump to once this table is applied, or `None` when
-    /// the table does not map it. NB: "mapped" means "its `call_it` instance lives in a
-    /// recompiled crate", not "changed".
-    pub fn resolve<F: HotFunction<A, M>, A, M>(&self, f: &F) -> Option<u64> {
-        self.resolve_key(hot_key(f))
-    }
-
-    /// Calls the version of `f` this table would install, *without* applying the table.
-    /// `Ok(None)`: the table does not map `f`.
-    ///
-    /// For functions whose argument and return types live in crates that are never patched
-    /// (e.g. `fn() -> tony_core::Fingerprints`); see the SAFETY argument inside.
-    pub fn peek_with<F: HotFunction<A, M>, A, M>(
-        &self,
-        f: F,
-        args: A,
-    ) -> Result<Option<F::Return>, PatchError> {
-        let Some(addr) = self.resolve(&f) else {
-            return Ok(None);
-        };
-        // SAFETY:
-        // - `addr` is where this table maps `<F as HotFunction<A, M>>::call_it`, rebased exactly
-        //   as `apply_patch` rebases it: the same-named symbol in the patch library, which is
-        //   what `HotFn::call` jumps to once the table is applied (subsecond's `try_call` makes
-        //   the same transmute). Its signature is `fn(&mut F, A) -> F::Return`; `&F` for a
-        //   zero-sized `F` (enforced by `hot_key`) is passed the same way and points at no bytes.
-        // - The ABI of `A` and `F::Return` is the one compiled into this caller: sound as long
-        //   as those types are not defined in a patched crate whose layout changed (caller's rule).
-        // - The library stays loaded for the life of the process (`lib_main` never closes it).
-        // - Trust: the table comes from the dx devserver for this pid (or a test), as for
-        //   `apply_patch`; a forged table can run arbitrary code either way.
-        let new_call_it =
-            unsafe { std::mem::transmute::<usize, fn(&F, A) -> F::Return>(addr as usize) };
-        panic::catch_unwind(AssertUnwindSafe(|| new_call_it(&f, args)))
-            .map(Some)
-            .map_err(|payload| PatchError::PeekPanicked {
-                lib: self.table.lib.clone(),
-                message: panic_message(payload.as_ref()),
-            })
-    }
-
-    /// [`Patch::peek_with`] for functions without arguments (fingerprint functions).
-    pub fn peek<F: HotFunction<(), M>, M>(&self, f: F) -> Result<Option<F::Return>, PatchError> {
-        self.peek_with(f, ())
-    }
-
-    /// [`Patch::peek`] for a function called through a pointer ([`fn_key`]), such as a
-    /// plugin's hot entry: calls the version of `f` this table would install, or `Ok(None)`.
-    pub fn peek_fn<R>(&self, f: fn() -> R) -> Result<Option<R>, PatchError> {
+    /// Calls the version of `f` this table would install, *without* applying the table:
+    /// `Ok(None)` when the table does not map `f`. For a function called through a pointer
+    /// ([`fn_key`]), such as a plugin's hot entry, whose return type lives in a crate that is
+    /// never patched (e.g. `fn() -> &'static tony_core::__private::Generated`).
+    pub fn peek<R>(&self, f: fn() -> R) -> Result<Option<R>, PatchError> {
         let Some(addr) = self.resolve_key(fn_key(f)) else {
             return Ok(None);
         };
-        // SAFETY: as for `peek_with`: `addr` is the same-named function of the patch library,
-        // rebased as `apply_patch` rebases it; same signature, since `R` lives in a crate that is
-        // never patched (caller's rule); the library stays loaded.
+        // SAFETY:
+        // - `addr` is where this table maps `f`, rebased exactly as `apply_patch` rebases it:
+        //   the same-named function of the patch library, with `f`'s signature, since `R` is
+        //   not defined in a patched crate (caller's rule).
+        // - The library stays loaded for the life of the process (`lib_main` never closes it).
+        // - Trust: the table comes from the dx devserver for this pid (or a test), as for
+        //   `apply_patch`; a forged table can run arbitrary code either way.
         let new = unsafe { std::mem::transmute::<usize, fn() -> R>(addr as usize) };
         panic::catch_unwind(new)
             .map(Some)
@@ -271,7 +231,7 @@ impl Patch {
         let lib = self.table.lib.clone();
         let before = committed_table();
         // SAFETY: `new` proved the rebasing arithmetic fits and both `main`s exist; the table is
-        // trusted as for `peek_with` (dx, this pid). Callers hold Tony's transaction lock so no
+        // trusted as for `peek` (dx, this pid). Callers hold Tony's transaction lock so no
         // plugin call races the swap (subsecond publishes the table with a Relaxed store).
         let outcome = panic::catch_unwind(AssertUnwindSafe(|| unsafe {
             subsecond::apply_patch(self.table)
