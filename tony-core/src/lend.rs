@@ -101,24 +101,28 @@ impl Engine {
         &self,
         f: impl FnOnce(&mut T) -> R,
     ) -> Result<R, AccessError> {
+        let mut f = Some(f);
+        let mut out = None;
         self.access(T::NAME, Some(T::STATE_FINGERPRINT), |p, _| {
-            (p as &mut dyn Any).downcast_mut::<T>().map(f)
-        })?
-        .ok_or_else(plugin_type::wrong_type::<T>)
+            if let (Some(typed), Some(f)) = ((p as &mut dyn Any).downcast_mut::<T>(), f.take()) {
+                out = Some(f(typed));
+            }
+        })?;
+        out.ok_or_else(plugin_type::wrong_type::<T>)
     }
 
     /// Lends the live instance of `name` to `f`, with the fingerprints it
-    /// was built with, and returns what `f` returns. `layout`, when given,
-    /// must match the live state fingerprint. No engine lock is held while
-    /// `f` runs (only the plugin's own cell, the hold); a panic in `f` lets
-    /// the plugin go and goes on unwinding to the caller.
+    /// was built with. `layout`, when given, must match the
+    /// live state fingerprint. No engine lock is held while `f` runs (only
+    /// the plugin's own cell, the hold); a panic in `f` lets the plugin go
+    /// and goes on unwinding to the caller.
     #[inline]
-    pub(crate) fn access<R>(
+    pub(crate) fn access(
         &self,
         name: impl Into<Cow<'static, str>>,
         layout: Option<u64>,
-        f: impl FnOnce(&mut dyn Plugin, Fingerprints) -> R,
-    ) -> Result<R, AccessError> {
+        mut f: impl FnMut(&mut dyn Plugin, Fingerprints),
+    ) -> Result<(), AccessError> {
         let name = name.into();
         let find = || self.table().index.get(&*name).copied();
         let index = match name {
@@ -145,11 +149,12 @@ impl Engine {
             previous,
         };
         let live = lent.cell.live;
-        // `may_take` saw the instance, under this same lock.
-        let out = lent.cell.instance.as_deref_mut().map(|p| f(p, live));
+        if let Some(instance) = lent.cell.instance.as_deref_mut() {
+            f(instance, live);
+        }
         drop(lent);
         drop(guard); // delivers the events held back, if this was the outermost
-        out.ok_or_else(|| AccessError::Unknown(name.into_owned()))
+        Ok(())
     }
 
     /// The slow path: `cell` (if this thread got it) did not let `me` in.

@@ -15,12 +15,15 @@ impl PluginSystem {
     /// Waits while a reload holds the plugin. From inside typed access to the
     /// same plugin it is refused ([`Error::Reentrant`]).
     pub fn create_state_snapshot(&self, name: &str) -> Result<Snapshot, Error> {
+        let mut out = None;
         let lent = self.engine.access(name.to_owned(), None, |instance, live| {
             // Lent to this thread: no transaction can swap the
             // descriptor until the instance is back.
-            let d = self.engine.read(name, |e| e.descriptor.clone())?;
+            let Some(d) = self.engine.read(name, |e| e.descriptor.clone()) else {
+                return;
+            };
             let save = d.vtable().save;
-            Some(
+            out = Some(
                 contain(name, "snapshot", || save(instance)).map(|bytes| Snapshot {
                     plugin: name.to_owned(),
                     version: d.metadata.version().clone(),
@@ -29,10 +32,10 @@ impl PluginSystem {
                     bytes,
                     taken_at: std::time::SystemTime::now(),
                 }),
-            )
+            );
         });
-        let out = match lent {
-            Ok(out) => out,
+        match lent {
+            Ok(()) => {}
             Err(AccessError::Unknown(n)) => return Err(Error::Unknown(n)),
             Err(AccessError::NotActive { plugin, state }) => {
                 return Err(Error::NotActive { plugin, state });
@@ -41,7 +44,7 @@ impl PluginSystem {
                 return Err(Error::Reentrant("create_state_snapshot"));
             }
             Err(e) => return Err(e.into()),
-        };
+        }
         match out {
             Some(Ok(snapshot)) => Ok(snapshot),
             Some(Err(source)) => Err(Error::Snapshot {
