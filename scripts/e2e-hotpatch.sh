@@ -13,7 +13,13 @@
 #   added without `migrate`; a field removed; a plugin of the library crate
 #   edited (its dependent cycled after it); a new plugin type added; the new
 #   plugin edited; the plugin removed; a new `activate` that panics (rolled
-#   back, state intact); a compile error, then its fix.
+#   back, state intact); a compile error, then its fix; a method's signature
+#   changed with its callers.
+#
+# Throughout, a thread the app started once, outside the jump table, reads
+# `step` (through `peek`): a method-body edit reaches it too, a layout
+# change is refused to it (StaleLayout), and it never reads memory of
+# another shape.
 #
 # It prints a table: edit, expected receipt, actual, save -> active (ms),
 # dx's own "Hot-patching took" (ms), PASS/FAIL; RESULT: PASS only when every
@@ -122,6 +128,9 @@ tick_after() {
 field() {
     sed -nE "s/.*[[ ]$1=([^] ]*).*/\1/p; t; s/.*[ ]$1\[([^]]*)\].*/\1/p" <<<"$2" | head -1
 }
+# last_bg: the background thread's latest line (it reads `step` every 100 ms,
+# outside the jump table).
+last_bg() { awk '/BG (step=|ERR)/ { t = $0 } END { print t }' "$slog"; }
 last_tick_before() { awk -v b="$1" 'NR <= b && /TICK / { t = $0 } END { print t }' "$slog"; }
 
 # ---------------------------------------------------------------- rows
@@ -202,6 +211,7 @@ if patch_row $C '/(pub fn step\(&self\) -> u64 \{\n\s*)crate::util::scale\(\)/${
     want "$(has "$r_note" "counter: methods changed: step")" "the note names the method"
     want "$(is "$(field step "$tick")" 2)" "the new step runs (step=$(field step "$tick"))"
     want "$([ "$(field count "$tick")" -gt "${before:-0}" ] && echo 0 || echo 1)" "the count went on from $before ($(field count "$tick"))"
+    want "$(is "$(field step "$(last_bg)")" 2)" "a thread outside the jump table runs it too: $(last_bg | sed 's/.*BG/BG/')"
 fi
 end_row
 
@@ -271,8 +281,9 @@ if patch_row $C \
     want "$([ "$(field count "$tick")" -gt "${before:-0}" ] && echo 0 || echo 1)" "count kept: $before -> $(field count "$tick")"
     end_row
     begin "host loop reaches the new layout" "TICK with bonus=, no StaleLayout"
-    stale=$(awk -v a="$save_line" 'NR > a && /StaleLayout|ERR/ { n++ } END { print n + 0 }' "$slog")
+    stale=$(awk -v a="$save_line" 'NR > a && /TICK .*(StaleLayout|ERR)/ { n++ } END { print n + 0 }' "$slog")
     want "$(is "$stale" 0)" "no access error after the layout change ($stale)"
+    want "$(has "$(last_bg)" "BG ERR StaleLayout")" "the thread outside the table, compiled for the old layout, is refused: $(last_bg | sed 's/.*BG/BG/' | cut -c1-60)"
     want "$(has "$tick" "bonus=7")" "the host loop reads the new field: ${tick#*INFO }"
 fi
 end_row
@@ -404,6 +415,24 @@ if edit $C '/(pub fn step\(&self\) -> u64 \{\n)/$1        let broken: u64 = "not
     fi
 else
     want 1 "the edit applies"
+fi
+end_row
+
+# ---------------------------------------------------------------- 20
+# A method's signature changed with its callers: the receipt names them,
+# the new code runs, the state is kept. (A hot method is looked up by its
+# `call_it` instance, whose symbol carries the argument types: code still
+# holding the old `step` never reaches the new one with the old arguments.)
+begin "method signature changed" "methods changed: peek, step, tick"
+if patch_row $C '/pub fn step\(&self\) -> u64 \{\n(\s*)2 \* crate::util::scale\(\)/pub fn step(\&self, by: u64) -> u64 {\n${1}by * crate::util::scale()/' \
+    '/self\.step\(\)/self.step(3)/g'; then
+    before=$(field count "$(last_tick_before "$save_line")")
+    tick_after "$r_line"
+    want "$(is "$r_applied/$r_changed/$r_cycled" true/counter/counter)" "applied, changed and cycled: counter"
+    want "$(has "$r_note" "methods changed: peek, step, tick")" "the note names the method and its callers"
+    want "$(is "$(field step "$tick")" 9)" "the new step runs with its argument (step=$(field step "$tick"))"
+    want "$(is "$(field bonus "$tick")" 7)" "state kept (bonus=$(field bonus "$tick"))"
+    want "$([ "$(field count "$tick")" -gt "${before:-0}" ] && echo 0 || echo 1)" "count went on: $before -> $(field count "$tick")"
 fi
 end_row
 

@@ -23,6 +23,12 @@ impl Counter {
     pub fn step(&self) -> u64 {
         crate::util::scale()
     }
+
+    /// What the next tick would add, for readers outside the tick (the
+    /// app's background thread).
+    pub fn peek(&self) -> u64 {
+        self.step()
+    }
 }
 
 #[tony_plugin]

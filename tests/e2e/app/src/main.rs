@@ -1,7 +1,8 @@
 //! The app of the hot-patch end-to-end catalogue (`scripts/e2e-hotpatch.sh`):
 //! plugins in this binary and in a library crate, a host loop run through
-//! the jump table, and one line of output per tick, per activation and per
-//! patch receipt, which the script reads.
+//! the jump table, a thread that never is, and one line of output per tick
+//! (and per background read), per activation and per patch receipt, which
+//! the script reads.
 //!
 //! ```text
 //! dx serve --hot-patch -p tony-e2e-app --features hot
@@ -53,6 +54,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         hot_reload.status().patches.summary(),
         std::process::id()
     );
+    // A thread started once that never goes through the jump table: it
+    // reaches `Counter::peek` through the method's own trampoline only.
+    let background = system.clone();
+    std::thread::spawn(move || {
+        loop {
+            match background.with::<counter::Counter, _>(counter::Counter::peek) {
+                Ok(step) => println!("BG step={step}"),
+                Err(e) => println!("BG ERR {e:?}"),
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
     for round in 0.. {
         // The loop's body runs through the jump table: after a patch, the
         // new body, compiled against the new plugin layouts.
