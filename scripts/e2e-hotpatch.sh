@@ -14,7 +14,8 @@
 #   edited (its dependent cycled after it); a new plugin type added; the new
 #   plugin edited; the plugin removed; a new `activate` that panics (rolled
 #   back, state intact); a compile error, then its fix; a method's signature
-#   changed with its callers.
+#   changed with its callers; the library plugin's version bumped past its
+#   dependent's range (refused, everything runs on).
 #
 # Throughout, a thread the app started once, outside the jump table, reads
 # `step` (through `peek`): a method-body edit reaches it too, a layout
@@ -433,6 +434,20 @@ if patch_row $C '/pub fn step\(&self\) -> u64 \{\n(\s*)2 \* crate::util::scale\(
     want "$(is "$(field step "$tick")" 9)" "the new step runs with its argument (step=$(field step "$tick"))"
     want "$(is "$(field bonus "$tick")" 7)" "state kept (bonus=$(field bonus "$tick"))"
     want "$([ "$(field count "$tick")" -gt "${before:-0}" ] && echo 0 || echo 1)" "count went on: $before -> $(field count "$tick")"
+fi
+end_row
+
+# ---------------------------------------------------------------- 21
+begin "version bump breaking a dependent" "refused: breaks dependent user"
+if patch_row $L '/name = "base", version = "1\.0\.0"/name = "base", version = "2.0.0"/'; then
+    before=$(field base "$(last_tick_before "$save_line")")
+    tick_after "$r_line"
+    hooks=$(awk -v a="$save_line" -v b="$r_line" 'NR > a && NR <= b && /ACTIVATE (base|user)/' "$slog" | wc -l)
+    want "$(is "$r_applied/$r_cycled" false/)" "not applied, nothing cycled"
+    want "$(has "$r_note" "refused, nothing changed: plugin \`base\` failed at validate: version 2.0.0 breaks dependent \`user\`")" "the note names the dependent"
+    want "$(is "$hooks" 0)" "no hook ran ($hooks activations)"
+    want "$(has "$tick" "user[activations=")" "user still runs: $(field user "$tick")"
+    want "$([ "${before#*#}" -lt "$(field base "$tick" | sed 's/.*#//')" ] && echo 0 || echo 1)" "base runs on, state intact: $before -> $(field base "$tick")"
 fi
 end_row
 

@@ -116,6 +116,18 @@ impl PluginCode {
         PluginDescriptor::generated(self.entry)
     }
 
+    /// The descriptor a plugin type of the running binary gets from a patch
+    /// that brings this code: its functions still through `running`'s hot
+    /// entry (the binary's, which the jump table leads to this patch's code
+    /// and to every later patch's), its metadata from this code, so that a
+    /// version, a dependency or a description edited in the attribute is
+    /// validated before the patch goes in, and shown once it is.
+    pub fn descriptor_via(&self, running: &PluginCode) -> PluginDescriptor {
+        // This code's own entry, called directly: the metadata it was
+        // compiled with, whatever table is installed now.
+        PluginDescriptor::generated_as(running.entry, (self.entry)().metadata)
+    }
+
     /// What changed from `self` (old) to `new`, or `None` when nothing did.
     fn diff(&self, new: &PluginCode) -> Option<CodeDiff> {
         let mut d = CodeDiff {
@@ -213,6 +225,13 @@ impl PluginCode {
     #[must_use]
     pub fn renamed(mut self, name: &'static str) -> Self {
         self.name = name;
+        self
+    }
+
+    /// This code behind another hot entry (a patch library's).
+    #[must_use]
+    pub fn with_entry(mut self, entry: CodeEntry) -> Self {
+        self.entry = entry;
         self
     }
 }

@@ -113,7 +113,13 @@ impl PluginDescriptor {
     /// through `entry` each time they are called, so that after a hot patch
     /// every one of them is the patch's.
     pub(crate) fn generated(entry: CodeEntry) -> Self {
-        let parts = Self::newest(entry).metadata;
+        Self::generated_as(entry, Self::newest(entry).metadata)
+    }
+
+    /// [`generated`](Self::generated), with the metadata of `parts`: of
+    /// code not behind `entry` yet (a patch's, before its jump table is
+    /// installed).
+    pub(crate) fn generated_as(entry: CodeEntry, parts: MetadataParts) -> Self {
         let mut m = Metadata::new(parts.name, parts.version)
             .with_description(parts.description)
             .with_state_version(parts.state_version)

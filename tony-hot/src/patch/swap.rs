@@ -13,7 +13,7 @@ use subsecond::JumpTable;
 use tony_core::code_manifest::{self, CodeManifest, Watermark};
 use tony_core::{
     BoxError, ChangeKind, Event, PatchReceipt, PluginChange, PluginDescriptor, PluginState,
-    PluginSystem, Swap, Trigger,
+    PluginSystem, Stage, Swap, Trigger,
 };
 
 use super::table::{self, Patch, PatchError};
@@ -27,8 +27,10 @@ pub struct PatchSwap {
     applied: bool,
     /// The code running before and after the patch.
     manifests: (CodeManifest, CodeManifest),
-    /// New descriptors for plugin types that only patches have: their
-    /// functions live in one patch library, so each patch brings its own.
+    /// The descriptors the patch brings. A plugin type that only patches
+    /// have gets this patch's (its functions live in one patch library, so
+    /// each patch brings its own); one of the binary's keeps its functions
+    /// and takes the patch's metadata.
     candidates: Vec<(String, PluginDescriptor)>,
 }
 
@@ -171,14 +173,19 @@ fn apply_patch_with(
             return finish(system, receipt, started);
         }
     };
-    // Types only patches have get this patch's descriptor.
+    // Types only patches have get this patch's descriptor; the binary's own
+    // keep their hot entry, with the patch's metadata (a version or a
+    // dependency edited in the attribute is validated like any reload's).
     let original = CodeManifest::original();
     for name in &modified {
-        if original.get(name).is_none()
-            && let Some(code) = incoming.get(name)
-        {
-            swap.candidates.push((name.clone(), code.descriptor()));
-        }
+        let Some(code) = incoming.get(name) else {
+            continue;
+        };
+        let descriptor = match original.get(name) {
+            Some(own) => code.descriptor_via(own),
+            None => code.descriptor(),
+        };
+        swap.candidates.push((name.clone(), descriptor));
     }
 
     // Cycle the active ones; the rest pick up the new code when they load.
@@ -205,10 +212,15 @@ fn apply_patch_with(
             .extend(result.dependents_reloaded.iter().cloned());
         receipt.applied = result.success;
         if let Some(e) = &result.error {
-            receipt.note = format!(
-                "{}; rolled back to the previous code: {e}",
-                changes_summary(&receipt)
-            );
+            // Refused by validation, the patch never went in and no plugin
+            // was touched; later, what was cycled went back to the old code.
+            let outcome = if e.stage == Stage::Validate {
+                receipt.cycled.clear();
+                "refused, nothing changed"
+            } else {
+                "rolled back to the previous code"
+            };
+            receipt.note = format!("{}; {outcome}: {e}", changes_summary(&receipt));
             return finish(system, receipt, started);
         }
         state_note = Some(match result.state_note() {
