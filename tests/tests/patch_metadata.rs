@@ -143,3 +143,30 @@ fn a_compatible_version_bump_is_applied_and_shown() {
     assert!(back.applied, "{back:?}");
     assert_eq!(version_of(&system, "hp-alpha"), "1.0.0");
 }
+
+fn alpha_needs_its_user() -> &'static Generated {
+    static CODE: LazyLock<Generated> = LazyLock::new(|| {
+        alpha_code_with(MetadataParts {
+            dependencies: &[("hp-alpha-user", "^1", false)],
+            ..Alpha::__tony_plugin_code().metadata
+        })
+    });
+    &CODE
+}
+
+#[test]
+fn a_dependency_cycle_is_refused() {
+    let _serial = serial();
+    let system = system(config(2));
+    let before = observe(&system);
+
+    let receipt = apply(&system, attribute_edit(alpha_needs_its_user));
+
+    assert!(!receipt.applied, "{receipt:?}");
+    assert!(receipt.note.contains("cycle"), "{}", receipt.note);
+    assert_eq!(observe(&system), before, "everything as it was");
+    assert!(
+        system.reload_plugin("hp-alpha").success,
+        "and it still reloads"
+    );
+}

@@ -12,7 +12,7 @@ use crate::containment::contain;
 use crate::engine::Engine;
 use crate::events::Event;
 use crate::reload::{ReloadError, ReloadResult, Stage, StateRestore, Trigger, fail};
-use crate::resolve;
+use crate::resolve::{self, Conflict};
 use crate::status::PluginState;
 use crate::swap::Swap;
 
@@ -139,6 +139,14 @@ fn validate(engine: &Engine, order: &[String], candidates: &Candidates) -> Resul
     for name in order {
         let new = &catalog[name];
         new.validate().map_err(|e| fail(name, Stage::Validate, e))?;
+        // No dependency cycle through it: new metadata (a hot patch of the
+        // attribute) can close one.
+        let resolution = resolve::resolve(&catalog, &[name.as_str()], &engine.tony_version);
+        if let Some(cycle) =
+            (resolution.conflicts.iter()).find(|c| matches!(c, Conflict::Cycle { .. }))
+        {
+            return Err(fail(name, Stage::Validate, cycle));
+        }
         if let Some(min) = new.min_tony_version().filter(|m| engine.tony_version < **m) {
             return Err(fail(
                 name,
