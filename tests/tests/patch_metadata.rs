@@ -170,3 +170,37 @@ fn a_dependency_cycle_is_refused() {
         "and it still reloads"
     );
 }
+
+fn alpha_needs_beta() -> &'static Generated {
+    static CODE: LazyLock<Generated> = LazyLock::new(|| {
+        alpha_code_with(MetadataParts {
+            dependencies: &[("hp-beta", "^1", false)],
+            ..Alpha::__tony_plugin_code().metadata
+        })
+    });
+    &CODE
+}
+
+#[test]
+fn plugins_patched_together_activate_in_the_order_of_their_new_dependencies() {
+    let _serial = serial();
+    let system = system(config(2));
+    let events = record(&system);
+
+    // Alpha now depends on Beta, and Beta's code changed in the same patch.
+    let (table, code) = attribute_edit(alpha_needs_beta);
+    let code = code.with_plugin(code_of("hp-beta").with_block("", 0x5eed_0003));
+    let receipt = apply(&system, (table, code));
+
+    assert!(receipt.applied, "{receipt:?}");
+    let restored: Vec<String> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            Event::StateRestored { plugin, .. } => Some(plugin.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(restored, ["hp-beta", "hp-alpha", "hp-alpha-user"]);
+}

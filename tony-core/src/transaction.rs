@@ -113,8 +113,7 @@ fn plan(
             engine.is_active(n)
         }));
     }
-    let order = resolve::order_subset(&catalog, &set);
-    let candidates = order
+    let candidates = set
         .iter()
         .map(|n| {
             let current = engine.descriptor(n);
@@ -126,7 +125,14 @@ fn plan(
                 .ok_or_else(|| fail(n, Stage::Validate, "vanished"))?;
             Ok((n.clone(), d))
         })
-        .collect::<Result<_, ReloadError>>()?;
+        .collect::<Result<Candidates, ReloadError>>()?;
+    // In the order of the metadata they will have: the new code may depend
+    // on something the old did not.
+    let mut next = catalog;
+    for (n, d) in &candidates {
+        next.insert(n.clone(), Arc::clone(&d.metadata));
+    }
+    let order = resolve::order_subset(&next, &set);
     Ok((order, candidates))
 }
 
