@@ -3,8 +3,9 @@
 # that accepts code from outside: no subsecond, no dioxus-devtools symbol.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+target=${CARGO_TARGET_DIR:-target}
 cargo build --release -p tony-examples --bin demo
-bin=target/release/demo
+bin=$target/release/demo
 count=$(nm -C "$bin" | grep -ciE 'subsecond|dioxus_devtools|dioxus-devtools|HotFn|jump_table' || true)
 if [ "$count" != "0" ]; then
     echo "FAIL: $bin holds $count hot-patch symbol(s):"
@@ -14,7 +15,7 @@ fi
 # The check must be able to fail: the same demo built with `--features hot`
 # (a debug build, as under dx) matches the pattern.
 cargo build -p tony-examples --bin demo --features hot
-control=target/debug/demo
+control=$target/debug/demo
 hits=$(nm -C "$control" | grep -ciE 'subsecond' || true)
 [ "$hits" != "0" ] || { echo "FAIL: control $control has no subsecond symbol: the pattern is broken"; exit 1; }
 echo "control: $control (with hot) has $hits subsecond symbol(s)"
