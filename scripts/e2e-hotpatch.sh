@@ -15,7 +15,9 @@
 #   plugin edited; the plugin removed; a new `activate` that panics (rolled
 #   back, state intact); a compile error, then its fix; a method's signature
 #   changed with its callers; the library plugin's version bumped past its
-#   dependent's range (refused, everything runs on).
+#   dependent's range (refused, everything runs on), then set back (nothing
+#   left behind); a plugin renamed in its attribute (the old name removed,
+#   the new one added).
 #
 # Throughout, a thread the app started once, outside the jump table, reads
 # `step` (through `peek`): a method-body edit reaches it too, a layout
@@ -448,6 +450,22 @@ if patch_row $L '/name = "base", version = "1\.0\.0"/name = "base", version = "2
     want "$(is "$hooks" 0)" "no hook ran ($hooks activations)"
     want "$(has "$tick" "user[activations=")" "user still runs: $(field user "$tick")"
     want "$([ "${before#*#}" -lt "$(field base "$tick" | sed 's/.*#//')" ] && echo 0 || echo 1)" "base runs on, state intact: $before -> $(field base "$tick")"
+    end_row
+    begin "the bump undone" "applied; nothing changed since the refused patch"
+    if patch_row $L '/name = "base", version = "2\.0\.0"/name = "base", version = "1.0.0"/'; then
+        tick_after "$r_line"
+        want "$(is "$r_applied/$r_changed/$r_cycled" true//)" "applied, nothing changed or cycled"
+        want "$(has "$r_note" "no plugin changed")" "the refused patch left nothing behind: $r_note"
+    fi
+fi
+end_row
+
+# ---------------------------------------------------------------- 22
+begin "plugin renamed in its attribute" "removed: user; added: member (active)"
+if patch_row $U '/name = "user"/name = "member"/'; then
+    tick_after "$r_line"
+    want "$(is "$r_applied/$r_added/$r_removed" true/member/user)" "applied, added: member, removed: user"
+    want "$(has "$tick" "user[activations=1]")" "the host loop reaches it under its new name, a new plugin: $(field user "$tick")"
 fi
 end_row
 
