@@ -354,3 +354,39 @@ async fn requests_keep_succeeding_during_a_thousand_reloads() {
     let s = Arc::into_inner(s).unwrap();
     s.stop().await;
 }
+
+/// A handler body that panics, as an edit under dx can make it: that
+/// request fails, and the plugin, its gate and the service carry on (a
+/// permit left behind would hold the next reload for the whole drain
+/// bound, two seconds).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_handler_body_leaves_the_plugin_and_its_gate_usable() {
+    use common::service::plugins::greet::Greet;
+    use tony_web_example::{ApiError, Web};
+
+    fn panicking_body(web: &Web, (): ()) -> Result<String, ApiError> {
+        web.with_mut::<Greet, _>(|_| -> String { panic!("e2e: an edited handler panics") })
+    }
+
+    let s = start(&config("Hello")).await;
+    assert_eq!(s.get("/hello/a").await.body, "Hello, a!");
+    let web = s.web.clone();
+    let failed =
+        tokio::spawn(async move { web.call::<Greet, _, _, _, _>(panicking_body, ()).await });
+    assert!(failed.await.unwrap_err().is_panic());
+
+    assert_eq!(s.get("/hello/b").await.body, "Hello, b!");
+    let reloaded = s.web.reload("greet").await.unwrap();
+    assert!(reloaded.success && reloaded.state_preserved, "{reloaded:?}");
+    assert!(
+        reloaded.duration < Duration::from_secs(1),
+        "the reload waited for a request that was gone: {:?}",
+        reloaded.duration
+    );
+    assert_eq!(
+        s.web.with::<Greet, _>(|g| g.greeted).unwrap(),
+        2,
+        "the panicking call changed nothing"
+    );
+    s.stop().await;
+}
