@@ -14,7 +14,9 @@
 #   (5) a field added to `Counter` (state_version 1, with a migrate hook):
 #       the service stays up, `greet` is untouched, and GET /count answers
 #       with the migrated count: handler bodies run through
-#       `tony_core::hot::call`, so the new body reads the new layout.
+#       `tony_core::hot::call`, so the new body reads the new layout;
+#   (6) a route added to greet's routes (GET /bye/{name}): answered without
+#       a restart (the binary serves the newest router for unmatched paths).
 #
 # It prints, for each edit, the time from the file save to the first HTTP
 # answer with the new behaviour.
@@ -205,6 +207,23 @@ if edit examples/web/src/service/plugins/counter.rs \
     fi
 else
     ko 5.edit "could not add a field to Counter"
+fi
+
+# ---------------------------------------------------------------- (6)
+say "(6) a route added: GET /bye/{name} in greet's routes"
+before=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$base/bye/e2e")
+if edit examples/web/src/service/plugins/greet.rs \
+    '/(Router::new\(\)\.route\("\/hello\/\{name\}", get\(hello\)\))/$1\n        .route("\/bye\/{name}", get(bye))/' \
+    '/(\/\/\/ `GET \/hello\/\{name\}`\.)/\/\/\/ `GET \/bye\/{name}`: added while the service runs.\npub async fn bye(Path(name): Path<String>) -> String {\n    format!("Bye, {name}!")\n}\n\n$1/'; then
+    if until_answer "get /bye/e2e" "Bye, e2e!"; then
+        ms=$(ms_between "$save_time" "$(now)")
+        ok 6.new-route "GET /bye/e2e answered $before before the edit, now \"$answer\" (${ms} ms after the save)"
+        timings+=("$(printf '%-40s %8s ms' "(6) a route added" "$ms")")
+    else
+        ko 6.new-route "GET /bye/e2e still answers \"$answer\" ${patch_timeout}s after the save (it answered $before before)"
+    fi
+else
+    ko 6.edit "could not add a route to greet"
 fi
 
 # ---------------------------------------------------------------- (3)

@@ -14,7 +14,6 @@ mod service;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use service::router;
 use tony_core::PluginSystem;
 use tony_hot::HotReloadExt;
 use tony_web_example::{Web, default_config_path, hot_reload_config};
@@ -87,7 +86,7 @@ fn run() -> Result<(), Error> {
             std::process::id(),
             args.config.display()
         );
-        axum::serve(listener, router(&web))
+        axum::serve(listener, service::serve(&web))
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
                 tracing::info!("stopping");

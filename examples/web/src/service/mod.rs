@@ -11,8 +11,15 @@
 pub mod plugins;
 mod tony_routes;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
 use axum::Router;
+use axum::extract::Request;
+use axum::response::IntoResponse;
+use tony_core::{Event, EventKind};
 use tony_web_example::Web;
+use tower::ServiceExt;
 
 /// The service's router: the routes of every plugin the system has, and
 /// `/_tony`.
@@ -29,4 +36,49 @@ pub fn router(web: &Web) -> Router {
         router = router.merge(plugins::metrics::routes(web));
     }
     router.with_state(web.clone())
+}
+
+/// What the binary serves: [`router`], built at start, and behind it, for a
+/// request none of its routes match, the router as the newest code builds
+/// it. That one is rebuilt (through the jump table) after each applied hot
+/// patch, so a route added under `dx serve --hot-patch` is served at once;
+/// the routes that existed at start keep their fast path (their handlers'
+/// bodies are hot already).
+pub fn serve(web: &Web) -> Router {
+    let patches = Arc::new(AtomicU64::new(0));
+    let seen = Arc::clone(&patches);
+    web.system()
+        .subscribe(EventKind::PatchApplied, move |e: &Event| {
+            if let Event::PatchApplied(receipt) = e
+                && receipt.applied
+            {
+                seen.fetch_add(1, Ordering::Relaxed);
+            }
+        });
+    let newest = Arc::new(Newest {
+        patches,
+        router: Mutex::new((0, router(web))),
+    });
+    let web = web.clone();
+    router(&web).fallback(move |request: Request| {
+        let router = newest.router(&web);
+        async move { router.oneshot(request).await.into_response() }
+    })
+}
+
+/// The router of the newest code, and the patch count it was built at.
+struct Newest {
+    patches: Arc<AtomicU64>,
+    router: Mutex<(u64, Router)>,
+}
+
+impl Newest {
+    fn router(&self, web: &Web) -> Router {
+        let patches = self.patches.load(Ordering::Relaxed);
+        let mut built = self.router.lock().unwrap_or_else(PoisonError::into_inner);
+        if built.0 != patches {
+            *built = (patches, tony_core::hot::call(router, (web,)));
+        }
+        built.1.clone()
+    }
 }

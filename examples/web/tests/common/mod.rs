@@ -17,7 +17,7 @@ use tony_web_example::Web;
 #[path = "../../src/service/mod.rs"]
 pub mod service;
 
-use service::router;
+use service::serve;
 
 /// The API key the tests' config files give to `tester`.
 pub const KEY: &str = "test-key";
@@ -72,7 +72,7 @@ pub async fn start_with(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let app = router(&web);
+    let app = serve(&web);
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async {
