@@ -43,7 +43,8 @@ pub fn router(web: &Web) -> Router {
 /// it. That one is rebuilt (through the jump table) after each applied hot
 /// patch, so a route added under `dx serve --hot-patch` is served at once;
 /// the routes that existed at start keep their fast path (their handlers'
-/// bodies are hot already).
+/// bodies are hot already). A route an edit removes keeps answering at
+/// its old path until a restart.
 pub fn serve(web: &Web) -> Router {
     let patches = Arc::new(AtomicU64::new(0));
     let seen = Arc::clone(&patches);
