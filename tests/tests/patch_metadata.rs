@@ -8,43 +8,28 @@ include!("support/plugins.rs");
 
 use tony_core::__private::MetadataParts;
 
-/// Alpha's code as a patch that changes its attribute would bring it.
-fn alpha_code_with(metadata: MetadataParts) -> Generated {
-    Generated {
-        metadata,
-        ..*Alpha::__tony_plugin_code()
-    }
+/// `fn $name() -> &'static Generated`: Alpha's hot entry as a patch that
+/// edits its attribute (`$field: $value` of its metadata) would bring it.
+macro_rules! alpha_code {
+    ($name:ident, $($field:ident: $value:expr),+) => {
+        fn $name() -> &'static Generated {
+            static CODE: LazyLock<Generated> = LazyLock::new(|| Generated {
+                metadata: MetadataParts {
+                    $($field: $value,)+
+                    ..Alpha::__tony_plugin_code().metadata
+                },
+                ..*Alpha::__tony_plugin_code()
+            });
+            &CODE
+        }
+    };
 }
 
-fn alpha_v2_0() -> &'static Generated {
-    static CODE: LazyLock<Generated> = LazyLock::new(|| {
-        alpha_code_with(MetadataParts {
-            version: "2.0.0",
-            ..Alpha::__tony_plugin_code().metadata
-        })
-    });
-    &CODE
-}
-
-fn alpha_v1_1() -> &'static Generated {
-    static CODE: LazyLock<Generated> = LazyLock::new(|| {
-        alpha_code_with(MetadataParts {
-            version: "1.1.0",
-            ..Alpha::__tony_plugin_code().metadata
-        })
-    });
-    &CODE
-}
-
-fn alpha_needs_a_stranger() -> &'static Generated {
-    static CODE: LazyLock<Generated> = LazyLock::new(|| {
-        alpha_code_with(MetadataParts {
-            dependencies: &[("hp-stranger", "^1", false)],
-            ..Alpha::__tony_plugin_code().metadata
-        })
-    });
-    &CODE
-}
+alpha_code!(alpha_v2_0, version: "2.0.0");
+alpha_code!(alpha_v1_1, version: "1.1.0");
+alpha_code!(alpha_needs_a_stranger, dependencies: &[("hp-stranger", "^1", false)]);
+alpha_code!(alpha_needs_its_user, dependencies: &[("hp-alpha-user", "^1", false)]);
+alpha_code!(alpha_needs_beta, dependencies: &[("hp-beta", "^1", false)]);
 
 /// A patch of Alpha's attribute: the jump table leads Alpha's hot entry to
 /// `entry`, and the incoming code is behind it (a struct edit).
@@ -144,16 +129,6 @@ fn a_compatible_version_bump_is_applied_and_shown() {
     assert_eq!(version_of(&system, "hp-alpha"), "1.0.0");
 }
 
-fn alpha_needs_its_user() -> &'static Generated {
-    static CODE: LazyLock<Generated> = LazyLock::new(|| {
-        alpha_code_with(MetadataParts {
-            dependencies: &[("hp-alpha-user", "^1", false)],
-            ..Alpha::__tony_plugin_code().metadata
-        })
-    });
-    &CODE
-}
-
 #[test]
 fn a_dependency_cycle_is_refused() {
     let _serial = serial();
@@ -169,16 +144,6 @@ fn a_dependency_cycle_is_refused() {
         system.reload_plugin("hp-alpha").success,
         "and it still reloads"
     );
-}
-
-fn alpha_needs_beta() -> &'static Generated {
-    static CODE: LazyLock<Generated> = LazyLock::new(|| {
-        alpha_code_with(MetadataParts {
-            dependencies: &[("hp-beta", "^1", false)],
-            ..Alpha::__tony_plugin_code().metadata
-        })
-    });
-    &CODE
 }
 
 #[test]
