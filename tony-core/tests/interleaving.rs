@@ -350,20 +350,8 @@ fn opposite_nested_accesses_never_deadlock() {
     let s = system.clone();
     let outcomes = common::within(10, "with<A>{with<B>} against with<B>{with<A>}", move || {
         std::thread::scope(|scope| {
-            let ab = scope.spawn(|| {
-                s.with_mut::<A, _>(|_| {
-                    both.wait();
-                    s.with::<B, _>(|_| ())
-                })
-                .unwrap()
-            });
-            let ba = scope.spawn(|| {
-                s.with_mut::<B, _>(|_| {
-                    both.wait();
-                    s.with::<A, _>(|_| ())
-                })
-                .unwrap()
-            });
+            let ab = scope.spawn(|| common::hold_then_want::<A, B>(&s, &both));
+            let ba = scope.spawn(|| common::hold_then_want::<B, A>(&s, &both));
             [ab.join().unwrap(), ba.join().unwrap()]
         })
     });

@@ -128,27 +128,9 @@ fn a_cycle_through_three_holders_is_refused() {
     let s = system.clone();
     let outcomes = common::within(10, "X->Y, Y->Z, Z->X", move || {
         std::thread::scope(|scope| {
-            let x = scope.spawn(|| {
-                s.with_mut::<X, _>(|_| {
-                    all_in.wait();
-                    s.with::<Y, _>(|_| ())
-                })
-                .unwrap()
-            });
-            let y = scope.spawn(|| {
-                s.with_mut::<Y, _>(|_| {
-                    all_in.wait();
-                    s.with::<Z, _>(|_| ())
-                })
-                .unwrap()
-            });
-            let z = scope.spawn(|| {
-                s.with_mut::<Z, _>(|_| {
-                    all_in.wait();
-                    s.with::<X, _>(|_| ())
-                })
-                .unwrap()
-            });
+            let x = scope.spawn(|| common::hold_then_want::<X, Y>(&s, &all_in));
+            let y = scope.spawn(|| common::hold_then_want::<Y, Z>(&s, &all_in));
+            let z = scope.spawn(|| common::hold_then_want::<Z, X>(&s, &all_in));
             [x.join().unwrap(), y.join().unwrap(), z.join().unwrap()]
         })
     });

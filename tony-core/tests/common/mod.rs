@@ -207,3 +207,18 @@ pub fn within<T: Send + 'static>(
         Err(_) => panic!("deadlock: {what} did not finish within {secs}s"),
     }
 }
+
+/// On one thread: takes `H` mutably, waits at `all_in` until every other
+/// such thread holds its plugin, then asks for `W` while still holding `H`
+/// (a link of a would-be deadlock cycle). `W`'s answer.
+pub fn hold_then_want<H: tony_core::PluginType, W: tony_core::PluginType>(
+    system: &PluginSystem,
+    all_in: &std::sync::Barrier,
+) -> Result<(), tony_core::AccessError> {
+    system
+        .with_mut::<H, _>(|_| {
+            all_in.wait();
+            system.with::<W, _>(|_| ())
+        })
+        .unwrap()
+}
