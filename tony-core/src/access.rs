@@ -50,4 +50,18 @@ pub enum AccessError {
     /// deadlocking; retry once this thread's outer access has ended.
     #[error("plugin `{0}` is held by a thread that waits for a plugin this thread holds")]
     WouldDeadlock(String),
+    /// A transaction (a reload, load, unload, ...) holds the plugin, or is
+    /// about to take it, and the caller asked not to wait for it
+    /// ([`PluginSystem::try_lend`](crate::PluginSystem::try_lend)).
+    #[error("plugin `{0}` is being reloaded")]
+    Busy(String),
+}
+
+/// What an access does when a transaction holds its plugin.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OnTxn {
+    /// Waits until the transaction lets go (typed access).
+    Wait,
+    /// Fails with [`AccessError::Busy`].
+    Refuse,
 }

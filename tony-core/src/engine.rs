@@ -28,7 +28,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
 
 use semver::Version;
 
-use crate::access::AccessError;
+use crate::access::{AccessError, OnTxn};
 use crate::config::HotReloadConfig;
 use crate::config_file::PluginConfigFile;
 use crate::containment;
@@ -408,7 +408,9 @@ impl Host for Engine {
         layout: u64,
         f: &mut dyn FnMut(&mut dyn Any),
     ) -> Result<(), AccessError> {
-        Engine::access(self, name, Some(layout), |p, _| f(p as &mut dyn Any))
+        Engine::access(self, name, Some(layout), OnTxn::Wait, |p, _| {
+            f(p as &mut dyn Any)
+        })
     }
 }
 

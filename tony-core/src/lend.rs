@@ -10,7 +10,9 @@
 //! table lock: the cycle check, then a wait that cannot close a cycle. A
 //! cell locked by another access is waited for on the cell itself; a plugin
 //! a transaction holds (or reserved, for an outermost access) is waited for
-//! on `Engine::changed`, which the transaction signals when it lets go.
+//! on `Engine::changed`, which the transaction signals when it lets go,
+//! unless the caller asked not to wait for transactions ([`OnTxn::Refuse`]:
+//! an async host that waits its own way, see `PluginSystem::try_lend`).
 
 use std::any::Any;
 use std::borrow::Cow;
@@ -18,9 +20,10 @@ use std::sync::MutexGuard;
 use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
 
-use crate::access::AccessError;
+use crate::access::{AccessError, OnTxn};
 use crate::engine::{Engine, Table};
 use crate::fingerprint::Fingerprints;
+use crate::lent_plugin::LentPlugin;
 use crate::plugin::Plugin;
 use crate::plugin_type::{self, PluginType};
 use crate::reentry::AccessGuard;
@@ -103,12 +106,32 @@ impl Engine {
     ) -> Result<R, AccessError> {
         let mut f = Some(f);
         let mut out = None;
-        self.access(T::NAME, Some(T::STATE_FINGERPRINT), |p, _| {
+        self.access(T::NAME, Some(T::STATE_FINGERPRINT), OnTxn::Wait, |p, _| {
             if let (Some(typed), Some(f)) = ((p as &mut dyn Any).downcast_mut::<T>(), f.take()) {
                 out = Some(f(typed));
             }
         })?;
         out.ok_or_else(plugin_type::wrong_type::<T>)
+    }
+
+    /// [`PluginSystem::try_lend`](crate::PluginSystem::try_lend): the
+    /// instance of `name` whatever its type and layout (the borrower checks
+    /// them), refused rather than waited for while a transaction holds it.
+    #[inline]
+    pub(crate) fn lend_now<R>(
+        &self,
+        name: &'static str,
+        f: impl FnOnce(LentPlugin<'_>) -> R,
+    ) -> Result<R, AccessError> {
+        let mut f = Some(f);
+        let mut out = None;
+        self.access(name, None, OnTxn::Refuse, |p, live| {
+            if let Some(f) = f.take() {
+                out = Some(f(LentPlugin::new(name, p, live.state)));
+            }
+        })?;
+        // `access` calls `f` whenever it succeeds.
+        out.ok_or_else(|| AccessError::Unknown(name.to_owned()))
     }
 
     /// Lends the live instance of `name` to `f`, with the fingerprints it
@@ -121,6 +144,7 @@ impl Engine {
         &self,
         name: impl Into<Cow<'static, str>>,
         layout: Option<u64>,
+        on_txn: OnTxn,
         mut f: impl FnMut(&mut dyn Plugin, Fingerprints),
     ) -> Result<(), AccessError> {
         let name = name.into();
@@ -139,7 +163,7 @@ impl Engine {
         let nested = guard.nested();
         let cell = match slot.try_cell() {
             Some(cell) if may_take(slot, &cell, me, nested, layout) => cell,
-            cell => self.wait_and_take(slot, cell, index, me, nested, layout, &name)?,
+            cell => self.wait_and_take(slot, cell, index, (me, nested, on_txn), layout, &name)?,
         };
         let previous = slot.holder.load(Ordering::Relaxed);
         slot.holder.store(me, Ordering::Relaxed);
@@ -159,33 +183,42 @@ impl Engine {
 
     /// The slow path: `cell` (if this thread got it) did not let `me` in.
     /// Waits, under the table lock, until `me` may take the slot, unless
-    /// waiting would close a cycle.
+    /// waiting would close a cycle, or would be for a transaction and
+    /// `on_txn` refuses that.
     #[cold]
-    #[allow(clippy::too_many_arguments)]
     fn wait_and_take<'a>(
         &self,
         slot: &'a Slot,
         cell: Option<MutexGuard<'a, Cell>>,
         index: usize,
-        me: u64,
-        nested: bool,
+        (me, nested, on_txn): (u64, bool, OnTxn),
         layout: Option<u64>,
         name: &str,
     ) -> Result<MutexGuard<'a, Cell>, AccessError> {
+        // What stops `me` at `cell`: `Ok` a transaction to wait for.
+        let why = |cell| match blocked(slot, cell, me, nested, name, layout) {
+            Blocked::No(e) => Err(e),
+            Blocked::Txn(_) if on_txn == OnTxn::Refuse => Err(AccessError::Busy(name.to_owned())),
+            Blocked::Txn(holder) => Ok(holder),
+        };
         // Seen without the table lock: only a "no" is final.
-        if let Some(cell) = cell
-            && let Blocked::No(e) = blocked(slot, cell, me, nested, name, layout)
-        {
-            return Err(e);
+        if let Some(cell) = cell {
+            why(cell)?;
         }
         let mut t = self.table();
         loop {
             let txn = match slot.try_cell() {
                 Some(cell) if may_take(slot, &cell, me, nested, layout) => return Ok(cell),
-                Some(cell) => match blocked(slot, cell, me, nested, name, layout) {
-                    Blocked::No(e) => return Err(e),
-                    Blocked::Txn(holder) => Some(holder),
-                },
+                Some(cell) => Some(why(cell)?),
+                // Reserved: a transaction takes it once the access in
+                // there ends; no point waiting for that access only to
+                // refuse then.
+                None if on_txn == OnTxn::Refuse
+                    && !nested
+                    && slot.reserved.load(Ordering::Relaxed) =>
+                {
+                    return Err(AccessError::Busy(name.to_owned()));
+                }
                 None => None,
             };
             let holder = txn.unwrap_or_else(|| slot.holder.load(Ordering::Relaxed));
@@ -212,9 +245,7 @@ impl Engine {
             if may_take(slot, &cell, me, nested, layout) {
                 return Ok(cell);
             }
-            if let Blocked::No(e) = blocked(slot, cell, me, nested, name, layout) {
-                return Err(e);
-            }
+            why(cell)?;
         }
     }
 

@@ -2,7 +2,7 @@
 //! [`PluginSystem::restore_state_snapshot`] (the seed's
 //! `createStateSnapshot` / `restoreStateSnapshot`).
 
-use crate::access::AccessError;
+use crate::access::{AccessError, OnTxn};
 use crate::containment::contain;
 use crate::reload::{ReloadResult, Trigger};
 use crate::snapshot::Snapshot;
@@ -16,24 +16,26 @@ impl PluginSystem {
     /// same plugin it is refused ([`Error::Reentrant`]).
     pub fn create_state_snapshot(&self, name: &str) -> Result<Snapshot, Error> {
         let mut out = None;
-        let lent = self.engine.access(name.to_owned(), None, |instance, live| {
-            // Lent to this thread: no transaction can swap the
-            // descriptor until the instance is back.
-            let Some(d) = self.engine.read(name, |e| e.descriptor.clone()) else {
-                return;
-            };
-            let save = d.vtable().save;
-            out = Some(
-                contain(name, "snapshot", || save(instance)).map(|bytes| Snapshot {
-                    plugin: name.to_owned(),
-                    version: d.metadata.version().clone(),
-                    state_version: d.metadata.state_version(),
-                    fingerprint: live.state,
-                    bytes,
-                    taken_at: std::time::SystemTime::now(),
-                }),
-            );
-        });
+        let lent = self
+            .engine
+            .access(name.to_owned(), None, OnTxn::Wait, |instance, live| {
+                // Lent to this thread: no transaction can swap the
+                // descriptor until the instance is back.
+                let Some(d) = self.engine.read(name, |e| e.descriptor.clone()) else {
+                    return;
+                };
+                let save = d.vtable().save;
+                out = Some(
+                    contain(name, "snapshot", || save(instance)).map(|bytes| Snapshot {
+                        plugin: name.to_owned(),
+                        version: d.metadata.version().clone(),
+                        state_version: d.metadata.state_version(),
+                        fingerprint: live.state,
+                        bytes,
+                        taken_at: std::time::SystemTime::now(),
+                    }),
+                );
+            });
         match lent {
             Ok(()) => {}
             Err(AccessError::Unknown(n)) => return Err(Error::Unknown(n)),

@@ -15,6 +15,7 @@ use crate::config_file;
 use crate::descriptor::PluginDescriptor;
 use crate::engine::Engine;
 use crate::events::{Event, EventKind, EventSink, SubscriptionId};
+use crate::lent_plugin::LentPlugin;
 use crate::lifecycle::{self, Loaded};
 use crate::plugin::BoxError;
 use crate::plugin_type::PluginType;
@@ -355,6 +356,51 @@ impl PluginSystem {
         f: impl FnOnce(&mut T) -> R,
     ) -> Result<R, AccessError> {
         self.engine.typed(f)
+    }
+
+    /// Lends the live instance of plugin `name` to `f`, refusing
+    /// ([`AccessError::Busy`]) rather than waiting while a transaction
+    /// holds the plugin or is about to take it.
+    ///
+    /// For hosts that must not block the calling thread for the length of a
+    /// reload, such as an async runtime's worker: on `Busy` they wait their
+    /// own way (the transaction's end [`Event`](crate::Event) says when to
+    /// try again) and nothing of `f` has run. Another thread's typed access
+    /// to the plugin is still waited for, as a `Mutex` would be: it ends
+    /// when its closure returns.
+    ///
+    /// `f` gets the instance untyped ([`LentPlugin`]): [`LentPlugin::get`]
+    /// checks the type and the state layout as compiled into *its* caller,
+    /// so the loan can be passed to code a hot patch may have replaced.
+    /// Otherwise as [`PluginSystem::with_mut`]: `f` runs holding the plugin
+    /// and no lock of the system's, and a panic in `f` goes on to the caller.
+    ///
+    /// ```
+    /// use tony_core::{AccessError, BoxError, Context, Plugin, PluginSystem, tony_plugin};
+    ///
+    /// #[tony_plugin(name = "lent-clock", version = "1.0.0", stateless)]
+    /// #[derive(Default)]
+    /// struct Clock;
+    ///
+    /// impl Plugin for Clock {
+    ///     fn activate(&mut self, _: &mut Context<'_>) -> Result<(), BoxError> { Ok(()) }
+    /// }
+    ///
+    /// let system = PluginSystem::builder().build()?;
+    /// system.initialize()?;
+    /// match system.try_lend("lent-clock", |lent| lent.get::<Clock>().is_ok()) {
+    ///     Ok(typed) => assert!(typed),
+    ///     Err(AccessError::Busy(_)) => { /* under reload: try again after its event */ }
+    ///     Err(e) => return Err(e.into()),
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn try_lend<R>(
+        &self,
+        name: &'static str,
+        f: impl FnOnce(LentPlugin<'_>) -> R,
+    ) -> Result<R, AccessError> {
+        self.engine.lend_now(name, f)
     }
 
     /// A service of type `S`, if a plugin (or the host) provides one.
