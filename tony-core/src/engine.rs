@@ -184,17 +184,20 @@ impl Engine {
     }
 
     /// `f` over every registered plugin, by name (sorted).
-    fn each<R>(&self, mut f: impl FnMut(&str, &Entry) -> R) -> Vec<R> {
+    fn each<R>(&self, mut f: impl FnMut(&str, &Slot, &Entry) -> R) -> Vec<R> {
         let t = self.table();
         t.index
             .iter()
-            .filter_map(|(name, &i)| self.slots.get(i)?.meta().as_ref().map(|e| f(name, e)))
+            .filter_map(|(name, &i)| {
+                let slot = self.slots.get(i)?;
+                slot.meta().as_ref().map(|e| f(name, slot, e))
+            })
             .collect()
     }
 
     /// Every plugin name, sorted.
     pub(crate) fn names(&self) -> Vec<String> {
-        self.each(|name, _| name.to_owned())
+        self.each(|name, _, _| name.to_owned())
     }
 
     pub(crate) fn contains(&self, name: &str) -> bool {
@@ -215,13 +218,13 @@ impl Engine {
 
     /// Every plugin's metadata, by name.
     pub(crate) fn catalog(&self) -> Catalog {
-        self.each(|n, e| (n.to_owned(), Arc::clone(&e.descriptor.metadata)))
+        self.each(|n, _, e| (n.to_owned(), Arc::clone(&e.descriptor.metadata)))
             .into_iter()
             .collect()
     }
 
     pub(crate) fn status(&self) -> Vec<PluginStatus> {
-        self.each(|name, e| PluginStatus {
+        self.each(|name, slot, e| PluginStatus {
             name: name.to_owned(),
             version: e.descriptor.metadata.version().clone(),
             state: e.state,
@@ -236,6 +239,7 @@ impl Engine {
             fingerprints: e.live,
             error: e.error.clone(),
             state_kept: e.kept.is_some(),
+            loans: slot.loans.load(Ordering::Relaxed),
         })
     }
 

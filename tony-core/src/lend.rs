@@ -117,7 +117,12 @@ impl Engine {
     /// [`PluginSystem::try_lend`](crate::PluginSystem::try_lend): the
     /// instance of `name` whatever its type and layout (the borrower checks
     /// them), refused rather than waited for while a transaction holds it.
-    #[inline]
+    ///
+    /// Always inlined: an async host calls it once per request, and left
+    /// out of line it made `examples/web`'s `Web::call` move its arguments
+    /// and result through the stack once more each way (`benches/dispatch`,
+    /// `handler_only/tony_web_call`: 90 ns out of line, 81–86 inlined).
+    #[inline(always)]
     pub(crate) fn lend_now<R>(
         &self,
         name: &'static str,
@@ -165,6 +170,11 @@ impl Engine {
             Some(cell) if may_take(slot, &cell, me, nested, layout) => cell,
             cell => self.wait_and_take(slot, cell, index, (me, nested, on_txn), layout, &name)?,
         };
+        if on_txn == OnTxn::Refuse {
+            // A loan (only loans refuse to wait), counted under the cell.
+            let loans = slot.loans.load(Ordering::Relaxed);
+            slot.loans.store(loans.wrapping_add(1), Ordering::Relaxed);
+        }
         let previous = slot.holder.load(Ordering::Relaxed);
         slot.holder.store(me, Ordering::Relaxed);
         let mut lent = Lent {

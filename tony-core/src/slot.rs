@@ -83,6 +83,11 @@ pub(crate) struct Slot {
     /// A pending transaction waits for this plugin: new outermost typed
     /// accesses wait behind it.
     pub(crate) reserved: AtomicBool,
+    /// Loans granted (`PluginSystem::try_lend`). Written only by a loan
+    /// while it holds the cell, so one thread at a time: a load and a
+    /// store, ordered by the cell's lock, not an atomic add (which would
+    /// cost a loan as much as the rest of its bookkeeping).
+    pub(crate) loans: AtomicU64,
 }
 
 impl Slot {

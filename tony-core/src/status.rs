@@ -56,4 +56,8 @@ pub struct PluginStatus {
     pub error: Option<String>,
     /// Whether a failed plugin's last good state is kept for its next load.
     pub state_kept: bool,
+    /// Loans granted by [`PluginSystem::try_lend`](crate::PluginSystem::try_lend)
+    /// since the system started (wrapping): a host that lends a plugin per
+    /// request counts its requests here for free.
+    pub loans: u64,
 }

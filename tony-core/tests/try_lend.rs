@@ -76,6 +76,12 @@ fn a_plugin_under_reload_is_busy_and_the_others_are_lent() {
     assert!(reload.join().unwrap().success);
     let after = system.try_lend("t-a", |l| l.get::<A>().map(|a| a.active));
     assert_eq!(after, Ok(Ok(true)));
+    // Loans granted are counted; the refused one and typed access are not.
+    system.with::<A, _>(|_| ()).unwrap();
+    let loans: Vec<(String, u64)> = (system.status().into_iter())
+        .map(|s| (s.name, s.loans))
+        .collect();
+    assert_eq!(loans, [("t-a".into(), 1), ("t-b".into(), 1)]);
 }
 
 /// A reload waiting for another thread's access has reserved the plugin: a

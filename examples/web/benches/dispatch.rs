@@ -2,8 +2,9 @@
 //! axum route, in-process (`tower::ServiceExt::oneshot`, no sockets).
 //!
 //! Both answer `GET /hello/{name}` with a greeting from configuration and
-//! count the people greeted under a lock; the Tony one goes through the
-//! plugin's gate, typed access and the `#[tony_plugin]` method.
+//! count the people greeted under a lock; the Tony one goes through
+//! `Web::call` (a loan of the plugin, the admission's count, the body
+//! through the hot-patch jump table) and the `#[tony_plugin]` method.
 //!
 //! ```text
 //! cargo bench -p tony-web-example --bench dispatch
@@ -49,8 +50,9 @@ async fn plain_hello(
     format!("{}, {name}!", g.greeting)
 }
 
-/// The plugin's method through Tony's typed access, without the service's
-/// gate: the share of the difference that is tony-core's.
+/// The plugin's method through Tony's typed access, called from the handler
+/// directly (which would block the runtime thread during a reload): what
+/// `Web::call` adds on top of tony-core.
 async fn direct_hello(State(web): State<Web>, Path(name): Path<String>) -> String {
     web.system()
         .with_mut::<Greet, _>(|g| g.hello(&name))
@@ -144,6 +146,17 @@ fn bench(c: &mut Criterion) {
             )
         })
     });
+    group.bench_function("tony_loan", |b| {
+        b.iter(|| {
+            black_box(
+                system
+                    .try_lend("greet", |mut l| {
+                        l.get_mut::<Greet>().map(|g| g.hello(black_box("bench")))
+                    })
+                    .unwrap(),
+            )
+        })
+    });
     group.bench_function("tony_web_call", |b| {
         b.iter(|| {
             black_box(ready(web.call::<Greet, _, _, _, _>(hello_body, "bench".to_owned())).unwrap())
@@ -164,10 +177,14 @@ fn bench(c: &mut Criterion) {
     });
     group.finish();
 
-    interleaved(&rt, &app);
+    // Not when profiling one benchmark (`--profile-time`): it would swamp
+    // the profile.
+    if !std::env::args().any(|a| a == "--profile-time") {
+        interleaved(&rt, &app);
+    }
 }
 
-/// Polls a future that is ready at once (the gate's open path never waits).
+/// Polls a future that is ready at once (`Web::call` waits only for a reload).
 fn ready<F: Future>(f: F) -> F::Output {
     let mut f = std::pin::pin!(f);
     match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
@@ -208,7 +225,7 @@ fn interleaved(rt: &tokio::runtime::Runtime, app: &Router) {
     };
     eprintln!(
         "interleaved ({ROUNDS} rounds of {BATCH} requests each, medians): plain axum {:.0} ns, \
-         typed access without the gate {:.0} ns (ratio {:.3}), Tony plugin handler {:.0} ns; \
+         typed access in the handler {:.0} ns (ratio {:.3}), Tony plugin handler {:.0} ns; \
          ratio tony/plain = {:.3}",
         median(&mut plain_ns),
         median(&mut direct_ns),

@@ -1,25 +1,32 @@
-//! [`Web`]: the service's shared handle — the plugin system, the gates in
-//! front of its plugins, and the host's observer — and [`Web::call`], the
-//! one place where an async handler runs plugin code.
+//! [`Web`]: the service's shared handle — the plugin system, the requests
+//! waiting for its plugins, and the host's observer — and [`Web::call`],
+//! the one place where an async handler runs plugin code.
 
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use tokio::time::Instant;
 use tony_core::error::SystemError;
-use tony_core::{AccessError, PluginSystem, PluginSystemBuilder, PluginType, ReloadResult};
+use tony_core::hot::HotFunction;
+use tony_core::{
+    AccessError, LentPlugin, PluginSystem, PluginSystemBuilder, PluginType, ReloadResult,
+};
 
-use crate::gate::{GateError, Gates};
+use crate::admission::{AdmissionError, Admissions};
 use crate::observer::Observer;
 
 /// How long a request waits for a plugin under reload before it gets a 503.
 pub const DEFAULT_WAIT_BOUND: Duration = Duration::from_secs(5);
 
-/// How long a reload waits for the requests already admitted to its plugins.
-const DRAIN_BOUND: Duration = Duration::from_secs(2);
+/// How long a reload waits for the requests that waited for the previous
+/// one to be served (see the `admission` module).
+const FAIR_BOUND: Duration = Duration::from_secs(2);
 
 /// The service's shared state: cheap to clone, one per router.
 #[derive(Clone)]
@@ -29,7 +36,7 @@ pub struct Web {
 
 struct Inner {
     system: PluginSystem,
-    gates: Arc<Gates>,
+    admissions: Arc<Admissions>,
     observer: Arc<Observer>,
     wait_bound: Duration,
 }
@@ -44,8 +51,8 @@ impl std::fmt::Debug for Web {
 }
 
 impl Web {
-    /// Builds the plugin system from `builder`, with the gates' validator
-    /// added (see [`Web::call`]), and serves it. Initialize the system
+    /// Builds the plugin system from `builder`, with the admissions'
+    /// validator added (see [`Web::call`]), and serves it. Initialize the system
     /// afterwards (`web.system().initialize()`).
     pub fn build(builder: PluginSystemBuilder) -> Result<Self, SystemError> {
         Self::build_with_wait_bound(builder, DEFAULT_WAIT_BOUND)
@@ -57,14 +64,14 @@ impl Web {
         builder: PluginSystemBuilder,
         wait_bound: Duration,
     ) -> Result<Self, SystemError> {
-        let (builder, gates) = Gates::hook(builder, DRAIN_BOUND);
+        let (builder, admissions) = Admissions::hook(builder, FAIR_BOUND);
         let system = builder.build()?;
-        gates.install(&system);
-        let observer = Observer::install(&system, Arc::clone(&gates));
+        admissions.install(&system);
+        let observer = Observer::install(&system);
         Ok(Web {
             inner: Arc::new(Inner {
                 system,
-                gates,
+                admissions,
                 observer,
                 wait_bound,
             }),
@@ -83,37 +90,105 @@ impl Web {
 
     /// Runs a handler body against plugin `T`, from async code.
     ///
-    /// `body` is a plain (sync) fn item that does the typed access itself
-    /// (`web.with_mut::<T, _>(...)`) and calls `#[tony_plugin]` methods,
-    /// which are hot under `dx serve --hot-patch`. It runs inline on the
-    /// runtime thread once `T`'s gate admits it: while a reload cycles `T`,
-    /// the request waits here asynchronously (up to the wait bound, then
-    /// 503) instead of blocking a runtime thread in Tony's slot lock; once
-    /// admitted, the body runs to completion before any transaction can
-    /// take `T`. Requests to other plugins are never delayed.
+    /// `body` is a plain (sync) fn item that gets `T`'s live instance as a
+    /// [`LentPlugin`] (`lent.get_mut::<T>()?`) and calls `#[tony_plugin]`
+    /// methods, which are hot under `dx serve --hot-patch`. It runs inline
+    /// on the runtime thread, holding `T` (a transaction waits for it to
+    /// return before taking `T`). While a transaction holds `T`, or is about
+    /// to take it, the request waits here asynchronously (up to the wait
+    /// bound, then 503) instead of blocking a runtime thread in Tony; no
+    /// part of the body has run then. Requests to other plugins are never
+    /// delayed. See the `admission` module.
     ///
     /// `body` runs through the hot-patch jump table
     /// ([`tony_core::hot::call`]): under `dx serve --hot-patch`, an edited
-    /// handler body answers the next request, compiled against the newest
-    /// layout of the plugins it reads. It must be a fn item (a zero-sized
-    /// type), never a closure that captures: that does not compile.
-    pub async fn call<T, A, R, F, M>(&self, body: F, args: A) -> Result<R, ApiError>
+    /// handler body answers the next request, and after the plugin's struct
+    /// changed it is the *new* body that checks the layout
+    /// ([`LentPlugin::get`]) and reads the migrated state. It must be a fn
+    /// item (a zero-sized type), never a closure that captures: that does
+    /// not compile.
+    pub fn call<'a, T, A, R, F, M>(&'a self, body: F, args: A) -> Call<'a, R>
     where
         T: PluginType,
-        F: for<'w> tony_core::hot::HotFunction<(&'w Web, A), M, Return = Result<R, ApiError>>,
+        A: Send + 'a,
+        R: 'a,
+        M: 'a,
+        F: Send
+            + Sync
+            + Copy
+            + 'a
+            + for<'w, 'p> HotFunction<(&'w Web, LentPlugin<'p>, A), M, Return = Result<R, ApiError>>,
     {
-        let _permit = match self.inner.gates.get_static(T::NAME) {
-            Some(gate) => Some(match gate.try_admit() {
-                Some(permit) => permit,
-                None => gate.wait(self.inner.wait_bound).await?,
-            }),
-            None => None, // not one of the system's plugins: typed access says so
-        };
-        tony_core::hot::call(body, (self, args))
+        let mut args = Some(args);
+        match self.try_call(T::NAME, body, &mut args) {
+            Err(AccessError::Busy(_)) => Call(CallState::Waiting(Box::pin(self.wait_and_call(
+                T::NAME,
+                body,
+                args,
+            )))),
+            done => Call(CallState::Done(Some(
+                done.unwrap_or_else(|e| Err(e.into())),
+            ))),
+        }
+    }
+
+    /// One try at `body`: [`AccessError::Busy`] (and `args` left in place)
+    /// when a transaction holds the plugin.
+    #[inline]
+    fn try_call<A, R, F, M>(
+        &self,
+        plugin: &'static str,
+        body: F,
+        args: &mut Option<A>,
+    ) -> Result<Result<R, ApiError>, AccessError>
+    where
+        F: for<'w, 'p> HotFunction<(&'w Web, LentPlugin<'p>, A), M, Return = Result<R, ApiError>>,
+    {
+        self.inner
+            .system
+            .try_lend(plugin, |lent| match args.take() {
+                // HOT HOST CODE: the body, through the jump table.
+                Some(args) => tony_core::hot::call(body, (self, lent, args)),
+                None => Err(ApiError::internal("handler arguments taken twice")),
+            })
+    }
+
+    /// [`Web::call`] once a transaction refused it: tries again after each
+    /// event of the system until the wait bound. Boxed by the caller: the
+    /// waiting machinery (a `Notified`, a timer) is large, and every
+    /// request's future would carry it for the path that never waits.
+    async fn wait_and_call<A, R, F, M>(
+        &self,
+        plugin: &'static str,
+        body: F,
+        mut args: Option<A>,
+    ) -> Result<R, ApiError>
+    where
+        F: Copy
+            + for<'w, 'p> HotFunction<(&'w Web, LentPlugin<'p>, A), M, Return = Result<R, ApiError>>,
+    {
+        let admissions = &self.inner.admissions;
+        let _waiting = admissions.start_waiting(plugin);
+        let started = Instant::now();
+        let deadline = started + self.inner.wait_bound;
+        let done = admissions
+            .retry_until(deadline, || match self.try_call(plugin, body, &mut args) {
+                Err(AccessError::Busy(_)) => None,
+                done => Some(done.unwrap_or_else(|e| Err(e.into()))),
+            })
+            .await;
+        done.unwrap_or_else(|| {
+            Err(AdmissionError::Timeout {
+                plugin: plugin.to_owned(),
+                waited: started.elapsed(),
+            }
+            .into())
+        })
     }
 
     /// Runs `f` on the live instance of `T`; see [`PluginSystem::with`]. For
-    /// handler bodies run by [`Web::call`].
+    /// handler bodies run by [`Web::call`] that need another plugin than
+    /// their own (this one waits, blocking, while a reload holds `T`).
     pub fn with<T: PluginType, R>(&self, f: impl FnOnce(&T) -> R) -> Result<R, ApiError> {
         Ok(self.inner.system.with(f)?)
     }
@@ -145,6 +220,34 @@ impl Web {
         tokio::task::spawn_blocking(move || system.reload_plugin_config(&path))
             .await
             .map_err(|e| ApiError::internal(format!("config task failed: {e}")))
+    }
+}
+
+/// What [`Web::call`] answers: at once, unless a transaction holds the
+/// plugin.
+#[must_use = "a future does nothing unless awaited"]
+pub struct Call<'a, R>(CallState<'a, R>);
+
+enum CallState<'a, R> {
+    Done(Option<Result<R, ApiError>>),
+    Waiting(Pin<Box<dyn Future<Output = Result<R, ApiError>> + Send + 'a>>),
+}
+
+// Never pinned in place: the result is moved out, the waiting future is
+// boxed.
+impl<R> Unpin for Call<'_, R> {}
+
+impl<R> Future for Call<'_, R> {
+    type Output = Result<R, ApiError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.get_mut().0 {
+            CallState::Done(done) => Poll::Ready(
+                done.take()
+                    .unwrap_or_else(|| Err(ApiError::internal("call polled after it answered"))),
+            ),
+            CallState::Waiting(waiting) => waiting.as_mut().poll(cx),
+        }
     }
 }
 
@@ -203,8 +306,8 @@ impl From<AccessError> for ApiError {
     }
 }
 
-impl From<GateError> for ApiError {
-    fn from(e: GateError) -> Self {
+impl From<AdmissionError> for ApiError {
+    fn from(e: AdmissionError) -> Self {
         ApiError::unavailable(e.to_string())
     }
 }

@@ -10,12 +10,12 @@
 //! | `GET /_tony/status` | — | plugins, versions, states, last patch receipt |
 //! | `POST /_tony/reload/{plugin}` | — | behind `auth`; a reload transaction, answered as JSON |
 //!
-//! This library is the host side: [`Web`] (the system, the gates in front
-//! of its plugins, what the host observed), [`ApiError`], the `/_tony` JSON.
-//! The plugins and the router live in the binary crate, `src/service/`
-//! (each plugin's file holds the plugin, its `#[tony_plugin]` methods and
-//! its routes), because dx hot-patches the binary crate only; the tests and
-//! the bench compile the same files.
+//! This library is the host side: [`Web`] (the system, the requests
+//! waiting for its plugins, what the host observed), [`ApiError`], the
+//! `/_tony` JSON. The plugins and the router live in the binary crate,
+//! `src/service/` (each plugin's file holds the plugin, its `#[tony_plugin]`
+//! methods and its routes), because dx hot-patches the binary crate only;
+//! the tests and the bench compile the same files.
 //!
 //! # How plugins and async code meet
 //!
@@ -23,13 +23,14 @@
 //! inline on the runtime thread from async handlers through [`Web::call`]:
 //!
 //! ```text
-//! async handler ──► gate of plugin T (async wait while T is reloaded, bounded → 503)
-//!               ──► body: fn item, sync ──► web.with_mut::<T>(|t| t.hot_method(..))
+//! async handler ──► Web::call::<T>: a loan of T (PluginSystem::try_lend)
+//!                     ├─ granted ──► body: fn item, sync, hot ──► lent.get_mut::<T>()?.hot_method(..)
+//!                     └─ Busy (T under reload) ──► async wait for the reload's end (bounded → 503), try again
 //! ```
 //!
-//! - **Why inline, not `spawn_blocking`**: typed access plus a plugin
-//!   method costs about 65 ns; a `spawn_blocking` round trip about 25 µs
-//!   and two thread hops, thirty times the whole axum request (measured in
+//! - **Why inline, not `spawn_blocking`**: a loan plus a plugin method
+//!   costs about 65 ns; a `spawn_blocking` round trip about 25 µs and two
+//!   thread hops, thirty times the whole axum request (measured in
 //!   `benches/dispatch.rs`).
 //! - **Why not async hooks**: a reload transaction is synchronous by design
 //!   (snapshot, swap, restore, rollback must not interleave with anything);
@@ -37,28 +38,29 @@
 //!   A plugin needing I/O in `activate` starts its own task there.
 //! - **What could block the runtime**, and how it does not: Tony's typed
 //!   access waits, on the calling thread, while a transaction holds the
-//!   plugin. Requests therefore pass a [gate](crate::Web::call) per plugin
-//!   that each reload closes (from a validator, before it takes any plugin)
-//!   and reopens (on its end event): a request for a plugin under
-//!   reload waits *asynchronously* (bounded), a reload waits for the calls
-//!   already admitted before it takes the plugin, so an admitted call never
-//!   blocks on a hold, and requests to other plugins are not delayed.
+//!   plugin. [`Web::call`] asks for a loan instead, which Tony refuses
+//!   (`AccessError::Busy`) while a transaction holds the plugin or is about
+//!   to take it; the request then waits *asynchronously* (bounded) and
+//!   tries again when the transaction's events come. A transaction waits
+//!   for the loans in progress before it takes their plugin, so a granted
+//!   body never blocks on a reload, and requests to other plugins are not
+//!   delayed. A body that reaches a second plugin (`web.with::<U, _>`)
+//!   uses plain typed access for it, which may wait for a reload of `U`.
 //! - **Reloads** run on blocking threads: [`Web::reload`],
 //!   [`Web::reload_config`], tony-hot's own threads. Never start one on a
-//!   runtime thread: it would wait there for the requests it should let
-//!   finish (the wait is bounded, the reload still correct, but slow).
+//!   runtime thread: it would block that thread for its length.
 //!
 //! # Hot host code
 //!
 //! Handler bodies are fn items (`greet::hello_body`, ...), run by the one
-//! line marked `HOT HOST CODE` in [`Web::call`]: when tony-core can run a
-//! host fn item through subsecond's jump table, that line makes every body
-//! hot, so after a layout change it is the *new* body that asks for the
-//! plugin. Until then the bodies are not hot and a struct change answers
-//! 503 (`StaleLayout`) until restart; method edits are hot already.
+//! line marked `HOT HOST CODE` in [`Web::call`] through
+//! `tony_core::hot::call`: under `dx serve --hot-patch` an edited body
+//! answers the next request, and after a plugin's struct changed it is the
+//! *new* body that checks the layout (`LentPlugin::get_mut`) and reads the
+//! migrated state.
 
+mod admission;
 mod app;
-mod gate;
 mod observer;
 mod status;
 
@@ -66,8 +68,8 @@ use std::path::{Path, PathBuf};
 
 use tony_core::HotReloadConfig;
 
+pub use admission::AdmissionError;
 pub use app::{ApiError, DEFAULT_WAIT_BOUND, Web};
-pub use gate::GateError;
 pub use observer::{Observed, Observer, ReloadRecord};
 pub use status::{reload_json, status_json};
 

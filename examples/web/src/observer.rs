@@ -6,14 +6,12 @@
 //! The `metrics` plugin drains it into its own state when asked for a
 //! report; while `metrics` is absent or inactive, nothing is drained.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 use tony_core::{Event, PatchReceipt, PluginSystem, ReloadResult};
-
-use crate::gate::Gates;
 
 /// Reload records kept waiting for `metrics` at most; older ones are dropped.
 const PENDING_RELOADS: usize = 256;
@@ -51,7 +49,7 @@ impl ReloadRecord {
 /// What the host observed since the last [`Observer::drain`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Observed {
-    /// Requests dispatched to each plugin (only plugins with some).
+    /// Requests served by each plugin (only plugins with some).
     pub requests: Vec<(String, u64)>,
     /// Reload transactions that ended.
     pub reloads: u64,
@@ -63,8 +61,9 @@ pub struct Observed {
 
 /// The host's record of requests and reloads.
 pub struct Observer {
-    /// The gates, which count the requests they admit.
-    gates: Arc<Gates>,
+    /// Each plugin's loans at the last drain (a request served is one loan,
+    /// see [`Web::call`](crate::Web::call)).
+    loans: Mutex<BTreeMap<String, u64>>,
     /// Reloads since the last drain: (ended, failed, the latest records).
     pending: Mutex<(u64, u64, VecDeque<ReloadRecord>)>,
     /// Reloads since the start.
@@ -75,9 +74,9 @@ pub struct Observer {
 impl Observer {
     /// An observer of `system`'s plugins, subscribed to its events (the
     /// subscription holds the observer, not the system).
-    pub(crate) fn install(system: &PluginSystem, gates: Arc<Gates>) -> Arc<Observer> {
+    pub(crate) fn install(system: &PluginSystem) -> Arc<Observer> {
         let observer = Arc::new(Observer {
-            gates,
+            loans: Mutex::new(BTreeMap::new()),
             pending: Mutex::new((0, 0, VecDeque::new())),
             reloads: AtomicU64::new(0),
             last_patch: Mutex::new(None),
@@ -108,9 +107,19 @@ impl Observer {
         recent.push_back(ReloadRecord::of(r));
     }
 
-    /// What was observed since the last drain; starts over.
-    pub fn drain(&self) -> Observed {
-        let requests = self.gates.take_requests();
+    /// What was observed of `system` (the one the observer was installed
+    /// on) since the last drain; starts over.
+    pub fn drain(&self, system: &PluginSystem) -> Observed {
+        let requests = {
+            let mut last = self.loans.lock().unwrap_or_else(PoisonError::into_inner);
+            (system.status().into_iter())
+                .filter_map(|s| {
+                    let before = last.insert(s.name.clone(), s.loans).unwrap_or(0);
+                    let served = s.loans.wrapping_sub(before);
+                    (served > 0).then_some((s.name, served))
+                })
+                .collect()
+        };
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         let (reloads, reloads_failed, recent) = std::mem::take(&mut *pending);
         Observed {

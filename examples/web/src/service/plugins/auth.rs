@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use tony_core::{BoxError, Context, Plugin, tony_plugin};
+use tony_core::{BoxError, Context, LentPlugin, Plugin, tony_plugin};
 
 use tony_web_example::{ApiError, Web};
 
@@ -89,8 +89,8 @@ pub async fn require_key(State(web): State<Web>, mut request: Request, next: Nex
 }
 
 /// Body of [`require_key`].
-fn authorize(web: &Web, key: Option<String>) -> Result<User, ApiError> {
-    web.with_mut::<Auth, _>(|a| a.authorize(key.as_deref()))?
+fn authorize(_: &Web, mut auth: LentPlugin<'_>, key: Option<String>) -> Result<User, ApiError> {
+    (auth.get_mut::<Auth>()?.authorize(key.as_deref()))
         .map(User)
         .map_err(|why| ApiError::new(StatusCode::UNAUTHORIZED, why))
 }

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Extension, Json, Router, middleware};
 use serde::{Deserialize, Serialize};
-use tony_core::{BoxError, Context, Plugin, tony_plugin};
+use tony_core::{BoxError, Context, LentPlugin, Plugin, tony_plugin};
 
 use super::auth::{User, require_key};
 use tony_web_example::{ApiError, Web};
@@ -92,8 +92,8 @@ pub async fn count(
 }
 
 /// Body of [`count`].
-pub fn count_body(web: &Web, user: User) -> Result<Count, ApiError> {
-    web.with_mut::<Counter, _>(|c| c.increment(&user.0))
+pub fn count_body(_: &Web, mut counter: LentPlugin<'_>, user: User) -> Result<Count, ApiError> {
+    Ok(counter.get_mut::<Counter>()?.increment(&user.0))
 }
 
 /// `GET /count`.
@@ -107,6 +107,6 @@ pub async fn read(
 }
 
 /// Body of [`read`].
-pub fn read_body(web: &Web, user: User) -> Result<Count, ApiError> {
-    web.with::<Counter, _>(|c| c.read(&user.0))
+pub fn read_body(_: &Web, counter: LentPlugin<'_>, user: User) -> Result<Count, ApiError> {
+    Ok(counter.get::<Counter>()?.read(&user.0))
 }

@@ -5,7 +5,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
-use tony_core::{BoxError, Context, Plugin, tony_plugin};
+use tony_core::{BoxError, Context, LentPlugin, Plugin, tony_plugin};
 
 use tony_web_example::{ApiError, Web};
 
@@ -75,6 +75,6 @@ pub async fn hello(State(web): State<Web>, Path(name): Path<String>) -> Result<S
 }
 
 /// Body of [`hello`].
-pub fn hello_body(web: &Web, name: String) -> Result<String, ApiError> {
-    web.with_mut::<Greet, _>(|g| g.hello(&name))
+pub fn hello_body(_: &Web, mut greet: LentPlugin<'_>, name: String) -> Result<String, ApiError> {
+    Ok(greet.get_mut::<Greet>()?.hello(&name))
 }

@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router, middleware};
 use serde::{Deserialize, Serialize};
-use tony_core::{BoxError, Context, Plugin, tony_plugin};
+use tony_core::{BoxError, Context, LentPlugin, Plugin, tony_plugin};
 
 use super::auth::require_key;
 use tony_web_example::{ApiError, Observed, ReloadRecord, Web};
@@ -94,10 +94,8 @@ pub async fn metrics(State(web): State<Web>) -> Result<Json<Report>, ApiError> {
 
 /// Body of [`metrics`]: drains the host's observations into the plugin
 /// (only when it is live: nothing is lost while it is away) and reports.
-pub fn metrics_body(web: &Web, (): ()) -> Result<Report, ApiError> {
-    let observer = web.observer();
-    web.with_mut::<Metrics, _>(|m| {
-        m.absorb(observer.drain());
-        m.report()
-    })
+pub fn metrics_body(web: &Web, mut metrics: LentPlugin<'_>, (): ()) -> Result<Report, ApiError> {
+    let m = metrics.get_mut::<Metrics>()?;
+    m.absorb(web.observer().drain(web.system()));
+    Ok(m.report())
 }
