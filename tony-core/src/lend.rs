@@ -117,12 +117,7 @@ impl Engine {
     /// [`PluginSystem::try_lend`](crate::PluginSystem::try_lend): the
     /// instance of `name` whatever its type and layout (the borrower checks
     /// them), refused rather than waited for while a transaction holds it.
-    ///
-    /// Always inlined: an async host calls it once per request, and left
-    /// out of line it made `examples/web`'s `Web::call` move its arguments
-    /// and result through the stack once more each way (`benches/dispatch`,
-    /// `handler_only/tony_web_call`: 90 ns out of line, 81–86 inlined).
-    #[inline(always)]
+    #[inline]
     pub(crate) fn lend_now<R>(
         &self,
         name: &'static str,
