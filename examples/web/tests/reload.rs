@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::{KEY, Service, config, start, start_with};
+use common::{KEY, Service, config, start, start_with, start_with_config};
 use serde_json::json;
 use tony_core::{BoxError, Event, EventKind, ReloadResult, Swap, Trigger};
 
@@ -159,7 +159,20 @@ impl Brake {
 // access, waiting for the reload), nothing else could be served.
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn a_plugin_under_reload_makes_its_requests_wait_not_the_others() {
-    let s = Arc::new(start(&config("Hello")).await);
+    requests_wait_for_a_reload_not_the_others(start(&config("Hello")).await).await;
+}
+
+// The same without validation: no validator runs, and the wait still does
+// not block the runtime (Tony refuses the loan; it is not a validator that
+// closes anything).
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn without_validation_too() {
+    let s = start_with_config(&config("Hello"), |c| c.with_validate_before_reload(false)).await;
+    requests_wait_for_a_reload_not_the_others(s).await;
+}
+
+async fn requests_wait_for_a_reload_not_the_others(s: Service) {
+    let s = Arc::new(s);
     let brake = Brake::default();
     let reload = brake.reload_greet(&s).await;
 

@@ -51,14 +51,39 @@ pub async fn start_with(
     customize: impl FnOnce(PluginSystemBuilder) -> PluginSystemBuilder,
     wait_bound: Duration,
 ) -> Service {
+    launch(config_text, |c| c, customize, wait_bound).await
+}
+
+/// Like [`start`], with the hot-reload configuration changed by `tweak`.
+pub async fn start_with_config(
+    config_text: &str,
+    tweak: impl FnOnce(HotReloadConfig) -> HotReloadConfig,
+) -> Service {
+    launch(
+        config_text,
+        tweak,
+        |b| b,
+        tony_web_example::DEFAULT_WAIT_BOUND,
+    )
+    .await
+}
+
+async fn launch(
+    config_text: &str,
+    tweak: impl FnOnce(HotReloadConfig) -> HotReloadConfig,
+    customize: impl FnOnce(PluginSystemBuilder) -> PluginSystemBuilder,
+    wait_bound: Duration,
+) -> Service {
     let dir = tempfile::tempdir().unwrap();
     let config_path = dir.path().join("web.toml");
     std::fs::write(&config_path, config_text).unwrap();
-    let config = HotReloadConfig::default()
-        .with_enabled(true)
-        .with_preserve_state(true)
-        .with_reload_dependents(true)
-        .with_plugin_config_path(&config_path);
+    let config = tweak(
+        HotReloadConfig::default()
+            .with_enabled(true)
+            .with_preserve_state(true)
+            .with_reload_dependents(true)
+            .with_plugin_config_path(&config_path),
+    );
     let web = Web::build_with_wait_bound(
         customize(PluginSystem::builder().config(config)),
         wait_bound,
