@@ -16,7 +16,13 @@
 #       with the migrated count: handler bodies run through
 #       `tony_core::hot::call`, so the new body reads the new layout;
 #   (6) a route added to greet's routes (GET /bye/{name}): answered without
-#       a restart (the binary serves the newest router for unmatched paths).
+#       a restart (the binary serves the newest router for unmatched paths);
+#   (7) a plugin added in a new file (ping.rs, GET /ping), with its `mod`
+#       line and its router line: served, its state kept between requests,
+#       listed Active by /_tony/status;
+#   (8) a handler body edited (greet's `hello_body`, in the binary's code
+#       that `Web::call` runs through the jump table): the next request
+#       answers with the new body.
 #
 # It prints, for each edit, the time from the file save to the first HTTP
 # answer with the new behaviour.
@@ -226,6 +232,95 @@ else
     ko 6.edit "could not add a route to greet"
 fi
 
+# ---------------------------------------------------------------- (7)
+say "(7) a plugin added: ping.rs (GET /ping), its mod line, its router line"
+before=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$base/ping")
+cat >"$ws/examples/web/src/service/plugins/ping.rs" <<'RS'
+//! `ping`: added while the service runs (scripts/e2e-web.sh).
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use serde::{Deserialize, Serialize};
+use tony_core::{BoxError, Context, LentPlugin, Plugin, tony_plugin};
+
+use tony_web_example::{ApiError, Web};
+
+/// Answers pings.
+#[tony_plugin(name = "ping", version = "1.0.0")]
+#[derive(Default, Serialize, Deserialize)]
+pub struct Ping {
+    /// Pongs so far.
+    pub pongs: u64,
+}
+
+#[tony_plugin]
+impl Ping {
+    /// One pong.
+    pub fn pong(&mut self) -> String {
+        self.pongs += 1;
+        format!("pong {}", self.pongs)
+    }
+}
+
+#[tony_plugin]
+impl Plugin for Ping {
+    fn activate(&mut self, _: &mut Context<'_>) -> Result<(), BoxError> {
+        Ok(())
+    }
+}
+
+/// `ping`'s routes.
+pub fn routes() -> Router<Web> {
+    Router::new().route("/ping", get(ping))
+}
+
+/// `GET /ping`.
+pub async fn ping(State(web): State<Web>) -> Result<String, ApiError> {
+    web.call::<Ping, _, _, _, _>(ping_body, ()).await
+}
+
+/// Body of [`ping`].
+pub fn ping_body(_: &Web, mut ping: LentPlugin<'_>, (): ()) -> Result<String, ApiError> {
+    Ok(ping.get_mut::<Ping>()?.pong())
+}
+RS
+if edit examples/web/src/service/plugins/mod.rs '/(pub mod metrics;\n)/$1pub mod ping;\n/' &&
+    edit examples/web/src/service/mod.rs \
+        '/(    if has\("metrics"\) \{)/    if has("ping") {\n        router = router.merge(plugins::ping::routes());\n    }\n$1/'; then
+    if until_answer "get /ping" "pong 1"; then
+        ms=$(ms_between "$save_time" "$(now)")
+        ok 7.new-plugin "GET /ping answered $before before, now \"$answer\" (${ms} ms after the last save)"
+        timings+=("$(printf '%-40s %8s ms' "(7) a plugin added" "$ms")")
+        second=$(get /ping)
+        listed=$(get /_tony/status | grep -o '"name":"ping"[^}]*')
+        [ "$second" = "pong 2" ] && ok 7.state "the next GET /ping -> $second" || ko 7.state "the next GET /ping -> ${second:-nothing}"
+        case "$listed" in
+            *'"state":"active"'*) ok 7.status "/_tony/status lists it: $listed" ;;
+            *) ko 7.status "/_tony/status: ${listed:-no ping}" ;;
+        esac
+    else
+        ko 7.new-plugin "GET /ping still answers \"$answer\" ${patch_timeout}s after the save (it answered $before before)"
+    fi
+else
+    ko 7.edit "could not add the ping plugin"
+fi
+
+# ---------------------------------------------------------------- (8)
+say "(8) a handler body edited: greet's hello_body shouts"
+if edit examples/web/src/service/plugins/greet.rs \
+    '/Ok\(greet\.get_mut::<Greet>\(\)\?\.hello\(&name\)\)/Ok(greet.get_mut::<Greet>()?.hello(\&name).to_uppercase())/'; then
+    if until_answer "get /hello/e2e" "HELLO, E2E! (PATCHED)"; then
+        ms=$(ms_between "$save_time" "$(now)")
+        ok 8.new-body "GET /hello/e2e -> $answer (${ms} ms after the save)"
+        timings+=("$(printf '%-40s %8s ms' "(8) a handler body edited" "$ms")")
+    else
+        ko 8.new-body "GET /hello/e2e still answers \"$answer\" ${patch_timeout}s after the save"
+    fi
+else
+    ko 8.edit "could not edit hello_body"
+fi
+
 # ---------------------------------------------------------------- (3)
 say "the whole run"
 pid=$(status_pid)
@@ -233,7 +328,7 @@ pid=$(status_pid)
     ok 3.same-process "pid $app_pid served every request" ||
     ko 3.same-process "status says pid ${pid:-?}, the service started as $app_pid"
 hello=$(get /hello/e2e)
-[ "$hello" = "Hello, e2e! (patched)" ] && ok 3.still-patched "GET /hello/e2e -> $hello" || ko 3.still-patched "GET /hello/e2e -> ${hello:-nothing}"
+[ "$hello" = "HELLO, E2E! (PATCHED)" ] && ok 3.still-patched "GET /hello/e2e -> $hello" || ko 3.still-patched "GET /hello/e2e -> ${hello:-nothing}"
 
 echo
 echo "save -> first answer with the new behaviour:"

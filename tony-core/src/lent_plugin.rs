@@ -7,7 +7,8 @@ use crate::access::AccessError;
 use crate::plugin::Plugin;
 use crate::plugin_type::{PluginType, wrong_type};
 
-/// A live plugin instance lent by [`PluginSystem::try_lend`]: typed by the
+/// A live plugin instance lent by
+/// [`PluginSystem::try_lend`](crate::PluginSystem::try_lend): typed by the
 /// code that uses it, not by the code that borrowed it.
 ///
 /// That split is what makes it safe to hand to hot code: a host borrows a

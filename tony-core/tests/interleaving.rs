@@ -160,6 +160,9 @@ struct Tally {
     ops: u64,
     reloads_ok: u64,
     reloads_failed: u64,
+    /// Loans granted, and refused because a transaction had the plugin.
+    loans: u64,
+    busy: u64,
 }
 
 fn worker(system: &PluginSystem, seed: u64, until: Instant) -> Tally {
@@ -167,7 +170,7 @@ fn worker(system: &PluginSystem, seed: u64, until: Instant) -> Tally {
     let mut t = Tally::default();
     while Instant::now() < until {
         t.ops += 1;
-        match rng.below(12) {
+        match rng.below(14) {
             0..=2 => {
                 system
                     .with_mut::<A, _>(|a| {
@@ -235,8 +238,35 @@ fn worker(system: &PluginSystem, seed: u64, until: Instant) -> Tally {
                     }
                 }
             }
-            _ => {
+            11 => {
                 let _ = system.with::<C, _>(|c| c.seen);
+            }
+            12 => {
+                // A loan, as an async host takes it: refused, never waited
+                // for, while a transaction has the plugin; its closure has
+                // then not run.
+                match system.try_lend("mix-a", |mut l| l.get_mut::<A>().map(|a| a.count += 1)) {
+                    Ok(Ok(())) => (t.a, t.loans) = (t.a + 1, t.loans + 1),
+                    Err(AccessError::Busy(_)) => t.busy += 1,
+                    other => panic!("{other:?}"),
+                }
+            }
+            _ => {
+                // A loan of B, and inside it a loan of its dependency A.
+                let outer = system.try_lend("mix-b", |mut l| {
+                    l.get_mut::<B>().unwrap().count += 1;
+                    t.b += 1;
+                    match system.try_lend("mix-a", |mut l| l.get_mut::<A>().map(|a| a.count += 1)) {
+                        Ok(Ok(())) => (t.a, t.loans) = (t.a + 1, t.loans + 1),
+                        Err(AccessError::Busy(_) | AccessError::WouldDeadlock(_)) => t.busy += 1,
+                        other => panic!("{other:?}"),
+                    }
+                });
+                match outer {
+                    Ok(()) => t.loans += 1,
+                    Err(AccessError::Busy(_)) => t.busy += 1,
+                    Err(e) => panic!("{e}"),
+                }
             }
         }
     }
@@ -275,7 +305,7 @@ fn random_interleavings_keep_counts_and_never_deadlock() {
         });
     }
     let s = system.clone();
-    let (a, b, ops, ok, failed) = common::within(
+    let (a, b, ops, ok, failed, loans, busy) = common::within(
         60,
         &format!("the interleaving run (seed {seed})"),
         move || {
@@ -289,15 +319,19 @@ fn random_interleavings_keep_counts_and_never_deadlock() {
                     .collect();
                 handles.into_iter().map(|h| h.join().unwrap()).collect()
             });
-            tallies.iter().fold((0, 0, 0, 0, 0), |(a, b, o, k, f), t| {
-                (
-                    a + t.a,
-                    b + t.b,
-                    o + t.ops,
-                    k + t.reloads_ok,
-                    f + t.reloads_failed,
-                )
-            })
+            tallies
+                .iter()
+                .fold((0, 0, 0, 0, 0, 0, 0), |(a, b, o, k, f, l, y), t| {
+                    (
+                        a + t.a,
+                        b + t.b,
+                        o + t.ops,
+                        k + t.reloads_ok,
+                        f + t.reloads_failed,
+                        l + t.loans,
+                        y + t.busy,
+                    )
+                })
         },
     );
     // The run exercised both outcomes.
@@ -307,6 +341,11 @@ fn random_interleavings_keep_counts_and_never_deadlock() {
     );
     assert_eq!(system.with::<A, _>(|x| x.count).unwrap(), a, "seed {seed}");
     assert_eq!(system.with::<B, _>(|x| x.count).unwrap(), b, "seed {seed}");
+    // Every loan granted was counted once, by four threads at once.
+    let counted: u64 = system.status().iter().map(|s| s.loans).sum();
+    assert!(loans > 0, "no loan was granted");
+    assert_eq!(counted, loans, "loans counted vs granted (seed {seed})");
+    eprintln!("{ops} ops: {loans} loans granted, {busy} refused as busy");
 
     // Every plugin is Active, or Failed with its state kept when a rollback
     // failed (mix-c may also be unloaded or never started).
