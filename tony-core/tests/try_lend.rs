@@ -6,7 +6,6 @@
 #[macro_use]
 mod common;
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::Duration;
@@ -30,20 +29,17 @@ fn system() -> Arc<PluginSystem> {
     Arc::new(system)
 }
 
-/// A reload's swap step that stops until released: the reload holds its
-/// plugins meanwhile. `inside` says it got there.
-#[derive(Clone, Default)]
+/// A reload's swap step that says it got there, then waits to be let go:
+/// the reload holds its plugins meanwhile.
 struct Brake {
-    engaged: Arc<AtomicBool>,
-    inside: Arc<AtomicBool>,
+    inside: mpsc::Sender<()>,
+    go: mpsc::Receiver<()>,
 }
 
 impl Swap for Brake {
     fn apply(&mut self) -> Result<(), BoxError> {
-        self.inside.store(true, Ordering::SeqCst);
-        while self.engaged.load(Ordering::SeqCst) {
-            thread::sleep(Duration::from_millis(1));
-        }
+        self.inside.send(())?;
+        self.go.recv_timeout(Duration::from_secs(10))?;
         Ok(())
     }
 
@@ -55,15 +51,17 @@ impl Swap for Brake {
 #[test]
 fn a_plugin_under_reload_is_busy_and_the_others_are_lent() {
     let system = system();
-    let brake = Brake::default();
-    brake.engaged.store(true, Ordering::SeqCst);
+    let (inside_tx, inside) = mpsc::channel();
+    let (go, go_rx) = mpsc::channel();
     let reload = thread::spawn({
-        let (system, mut brake) = (Arc::clone(&system), brake.clone());
+        let system = Arc::clone(&system);
+        let mut brake = Brake {
+            inside: inside_tx,
+            go: go_rx,
+        };
         move || system.reload(&["t-a"], Trigger::Manual, &mut brake)
     });
-    while !brake.inside.load(Ordering::SeqCst) {
-        thread::sleep(Duration::from_millis(1));
-    }
+    inside.recv_timeout(Duration::from_secs(10)).unwrap();
     let s = Arc::clone(&system);
     let (a, b) = common::within(10, "try_lend during a reload", move || {
         let a = s.try_lend("t-a", |_| ());
@@ -72,7 +70,7 @@ fn a_plugin_under_reload_is_busy_and_the_others_are_lent() {
     });
     assert_eq!(a, Err(AccessError::Busy("t-a".into())));
     assert_eq!(b, Ok(Ok(())));
-    brake.engaged.store(false, Ordering::SeqCst);
+    go.send(()).unwrap();
     assert!(reload.join().unwrap().success);
     let after = system.try_lend("t-a", |l| l.get::<A>().map(|a| a.active));
     assert_eq!(after, Ok(Ok(true)));
