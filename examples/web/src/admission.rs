@@ -26,7 +26,8 @@
 //! the moment it reserves the plugin new loans are refused, so no request
 //! ever sees a half-reloaded instance, and none blocks on a reload.
 
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -92,36 +93,35 @@ impl Admission {
 
 /// A request waiting for a plugin: counted from its first refusal until it
 /// is served, times out, or is cancelled (the client went away).
-pub(crate) struct Waiting<'a>(Option<&'a Admission>);
+pub(crate) struct Waiting(Arc<Admission>);
 
-impl Drop for Waiting<'_> {
+impl Drop for Waiting {
     fn drop(&mut self) {
-        if let Some(a) = self.0 {
-            *a.waiting() -= 1;
-            a.fewer.notify_all();
-        }
+        *self.0.waiting() -= 1;
+        self.0.fewer.notify_all();
     }
 }
 
-/// The admissions of every plugin of a system.
+/// The admissions of the plugins of a system that requests waited for.
 pub(crate) struct Admissions {
-    /// Sorted by name.
-    admissions: OnceLock<Vec<Admission>>,
+    /// By plugin name; made when a request first waits for the plugin (so
+    /// that a plugin added while the service runs has one too).
+    admissions: Mutex<HashMap<String, Arc<Admission>>>,
     /// Woken by every event of the system.
     wake: Notify,
     fair_bound: Duration,
 }
 
 impl Admissions {
-    /// Admissions to be filled by [`Admissions::install`], with their
-    /// validator added to `builder` (after the validators it has: a reload
-    /// they reject waits for nothing).
+    /// Admissions, with their validator added to `builder` (after the
+    /// validators it has: a reload they reject waits for nothing). Then
+    /// [`Admissions::install`] them on the system built.
     pub(crate) fn hook(
         builder: PluginSystemBuilder,
         fair_bound: Duration,
     ) -> (PluginSystemBuilder, Arc<Admissions>) {
         let admissions = Arc::new(Admissions {
-            admissions: OnceLock::new(),
+            admissions: Mutex::new(HashMap::new()),
             wake: Notify::new(),
             fair_bound,
         });
@@ -135,36 +135,34 @@ impl Admissions {
         (builder, admissions)
     }
 
-    /// Makes an admission for every plugin of `system` and subscribes to
-    /// its events. The subscription holds the admissions, not the system:
-    /// no reference cycle.
+    /// Subscribes to `system`'s events, which wake the waiting requests.
+    /// The subscription holds the admissions, not the system: no reference
+    /// cycle.
     pub(crate) fn install(self: &Arc<Self>, system: &PluginSystem) {
-        // `status` is sorted by name.
-        let all = system
-            .status()
-            .iter()
-            .map(|s| Admission::new(&s.name))
-            .collect();
-        if self.admissions.set(all).is_err() {
-            tracing::warn!("admissions installed twice; the first set stays");
-        }
         let a = Arc::clone(self);
         system.subscribe_all(move |_: &tony_core::Event| a.wake.notify_waiters());
     }
 
-    /// The admission of `plugin`, if it is one of the system's.
-    pub(crate) fn get(&self, plugin: &str) -> Option<&Admission> {
-        let all = self.admissions.get()?;
-        let at = all.binary_search_by(|a| a.name.as_str().cmp(plugin)).ok()?;
-        all.get(at)
+    fn all(&self) -> MutexGuard<'_, HashMap<String, Arc<Admission>>> {
+        // Its critical sections cannot panic: a poisoned lock is consistent.
+        self.admissions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The admission of `plugin`, if a request ever waited for it.
+    pub(crate) fn get(&self, plugin: &str) -> Option<Arc<Admission>> {
+        self.all().get(plugin).cloned()
     }
 
     /// Counts a request refused by a transaction as waiting for `plugin`.
-    pub(crate) fn start_waiting(&self, plugin: &str) -> Waiting<'_> {
-        let admission = self.get(plugin);
-        if let Some(a) = admission {
-            *a.waiting() += 1;
-        }
+    pub(crate) fn start_waiting(&self, plugin: &str) -> Waiting {
+        let admission = Arc::clone(
+            self.all()
+                .entry(plugin.to_owned())
+                .or_insert_with(|| Arc::new(Admission::new(plugin))),
+        );
+        *admission.waiting() += 1;
         Waiting(admission)
     }
 
@@ -205,7 +203,7 @@ mod tests {
     #[test]
     fn a_transaction_lets_the_waiting_requests_in_first_and_the_wait_is_bounded() {
         let admissions = Arc::new(Admissions {
-            admissions: OnceLock::from(vec![Admission::new("p")]),
+            admissions: Mutex::new(HashMap::new()),
             wake: Notify::new(),
             fair_bound: Duration::from_secs(10),
         });
@@ -234,7 +232,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn retrying_stops_at_the_deadline_and_an_event_wakes_it() {
         let admissions = Admissions {
-            admissions: OnceLock::new(),
+            admissions: Mutex::new(HashMap::new()),
             wake: Notify::new(),
             fair_bound: Duration::from_secs(1),
         };
