@@ -3,9 +3,7 @@
 //! the one place where an async handler runs plugin code.
 
 use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::Json;
@@ -107,50 +105,43 @@ impl Web {
     /// ([`LentPlugin::get`]) and reads the migrated state. It must be a fn
     /// item (a zero-sized type), never a closure that captures: that does
     /// not compile.
-    pub fn call<'a, T, A, R, F, M>(&'a self, body: F, args: A) -> Call<'a, R>
+    pub async fn call<T, A, R, F, M>(&self, body: F, args: A) -> Result<R, ApiError>
     where
         T: PluginType,
-        A: Send + 'a,
-        R: 'a,
-        M: 'a,
-        F: Send
-            + Sync
-            + Copy
-            + 'a
+        F: Copy
             + for<'w, 'p> HotFunction<(&'w Web, LentPlugin<'p>, A), M, Return = Result<R, ApiError>>,
     {
         let mut args = Some(args);
         match self.try_call(T::NAME, body, &mut args) {
-            Err(AccessError::Busy(_)) => Call(CallState::Waiting(Box::pin(self.wait_and_call(
-                T::NAME,
-                body,
-                args,
-            )))),
-            done => Call(CallState::Done(Some(
-                done.unwrap_or_else(|e| Err(e.into())),
-            ))),
+            Some(done) => done,
+            None => Box::pin(self.wait_and_call(T::NAME, body, args)).await,
         }
     }
 
-    /// One try at `body`: [`AccessError::Busy`] (and `args` left in place)
-    /// when a transaction holds the plugin.
+    /// One try at `body`: `None` (and `args` left in place) when a
+    /// transaction holds the plugin.
     #[inline]
     fn try_call<A, R, F, M>(
         &self,
         plugin: &'static str,
         body: F,
         args: &mut Option<A>,
-    ) -> Result<Result<R, ApiError>, AccessError>
+    ) -> Option<Result<R, ApiError>>
     where
         F: for<'w, 'p> HotFunction<(&'w Web, LentPlugin<'p>, A), M, Return = Result<R, ApiError>>,
     {
-        self.inner
+        let lent = self
+            .inner
             .system
             .try_lend(plugin, |lent| match args.take() {
                 // HOT HOST CODE: the body, through the jump table.
                 Some(args) => tony_core::hot::call(body, (self, lent, args)),
                 None => Err(ApiError::internal("handler arguments taken twice")),
-            })
+            });
+        match lent {
+            Err(AccessError::Busy(_)) => None,
+            done => Some(done.unwrap_or_else(|e| Err(e.into()))),
+        }
     }
 
     /// [`Web::call`] once a transaction refused it: tries again after each
@@ -172,10 +163,7 @@ impl Web {
         let started = Instant::now();
         let deadline = started + self.inner.wait_bound;
         let done = admissions
-            .retry_until(deadline, || match self.try_call(plugin, body, &mut args) {
-                Err(AccessError::Busy(_)) => None,
-                done => Some(done.unwrap_or_else(|e| Err(e.into()))),
-            })
+            .retry_until(deadline, || self.try_call(plugin, body, &mut args))
             .await;
         done.unwrap_or_else(|| {
             Err(AdmissionError::Timeout {
@@ -220,34 +208,6 @@ impl Web {
         tokio::task::spawn_blocking(move || system.reload_plugin_config(&path))
             .await
             .map_err(|e| ApiError::internal(format!("config task failed: {e}")))
-    }
-}
-
-/// What [`Web::call`] answers: at once, unless a transaction holds the
-/// plugin.
-#[must_use = "a future does nothing unless awaited"]
-pub struct Call<'a, R>(CallState<'a, R>);
-
-enum CallState<'a, R> {
-    Done(Option<Result<R, ApiError>>),
-    Waiting(Pin<Box<dyn Future<Output = Result<R, ApiError>> + Send + 'a>>),
-}
-
-// Never pinned in place: the result is moved out, the waiting future is
-// boxed.
-impl<R> Unpin for Call<'_, R> {}
-
-impl<R> Future for Call<'_, R> {
-    type Output = Result<R, ApiError>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match &mut self.get_mut().0 {
-            CallState::Done(done) => Poll::Ready(
-                done.take()
-                    .unwrap_or_else(|| Err(ApiError::internal("call polled after it answered"))),
-            ),
-            CallState::Waiting(waiting) => waiting.as_mut().poll(cx),
-        }
     }
 }
 
