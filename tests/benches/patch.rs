@@ -49,7 +49,7 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use serde::{Deserialize, Serialize};
 use subsecond::JumpTable;
 use tony_core::__private::{Generated as GeneratedCode, VTable};
-use tony_core::code_manifest::{self, CodeManifest};
+use tony_core::CodeManifest;
 use tony_core::{
     BoxError, Context, Fingerprints, HotReloadConfig, Plugin, PluginDescriptor, PluginSystem,
     PluginType, tony_plugin,
@@ -74,10 +74,7 @@ trait Generated: PluginType {
 /// The new code of a changed plugin: another code fingerprint...
 fn fingerprints_v2<T: Generated>() -> Fingerprints {
     let f = T::original_fingerprints();
-    Fingerprints {
-        code: f.code ^ 0x5eed,
-        state: f.state,
-    }
+    Fingerprints::new(f.code ^ 0x5eed, f.state)
 }
 
 /// The changed plugin's code: its table answers with the new fingerprints...
@@ -248,7 +245,7 @@ fn the_incoming_code(kinds: &[Kind]) -> CodeManifest {
 
 /// Installs the original code (no table).
 fn restore_original() {
-    code_manifest::commit_running(CodeManifest::original().clone());
+    tony_core::__private::commit_running(CodeManifest::original().clone());
     Patch::new(testing::original().unwrap())
         .unwrap()
         .apply()
@@ -335,7 +332,7 @@ fn patch(c: &mut Criterion) {
             || Some(table.clone()),
             |table| {
                 let patch = Patch::new(table.take().unwrap()).unwrap();
-                black_box((patch, code_manifest::running().diff(&incoming)))
+                black_box((patch, CodeManifest::running().diff(&incoming)))
             },
             BatchSize::SmallInput,
         );

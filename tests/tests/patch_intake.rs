@@ -119,20 +119,20 @@ fn a_patch_with_a_bad_library_is_refused_and_changes_nothing() {
 
     let mut missing = alpha_edit().0;
     missing.lib = PathBuf::from("/nonexistent/libtony-patch-0.so");
-    let e = tony_hot::apply_patch_transaction(&system, missing).unwrap_err();
+    let e = testing::apply_patch_transaction(&system, missing).unwrap_err();
     assert!(matches!(e, PatchError::Load { .. }), "{e:?}");
     assert_eq!(observe(&system), before);
 
     let mut no_main = alpha_edit().0;
     no_main.lib = libc_path();
-    let e = tony_hot::apply_patch_transaction(&system, no_main).unwrap_err();
+    let e = testing::apply_patch_transaction(&system, no_main).unwrap_err();
     assert!(matches!(e, PatchError::NoMainInLib { .. }), "{e:?}");
     assert_eq!(observe(&system), before);
 
     // Built against another binary: its main lies above ours.
     let mut foreign = alpha_edit().0;
     foreign.aslr_reference += 0x1000;
-    let e = tony_hot::apply_patch_transaction(&system, foreign).unwrap_err();
+    let e = testing::apply_patch_transaction(&system, foreign).unwrap_err();
     assert!(matches!(e, PatchError::Foreign { .. }), "{e:?}");
     assert_eq!(observe(&system), before);
 

@@ -17,7 +17,7 @@ fn names(system: &PluginSystem) -> Vec<(String, PluginState)> {
 
 /// The running code without `hp-epsilon`, as if the binary never had it.
 fn start_without_epsilon() {
-    code_manifest::commit_running(
+    tony_core::__private::commit_running(
         CodeManifest::original()
             .clone()
             .without_plugin("hp-epsilon"),
@@ -112,7 +112,7 @@ fn a_removed_plugin_type_is_unloaded() {
     );
     assert!(system.with::<Beta, _>(Beta::value).is_err());
     assert!(kinds(&events).contains(&EventKind::PluginUnloaded));
-    assert!(code_manifest::running().get("hp-beta").is_none());
+    assert!(CodeManifest::running().get("hp-beta").is_none());
 }
 
 #[test]

@@ -23,6 +23,29 @@ pub use crate::hot::HotFunction;
 use std::any::TypeId;
 
 use crate::descriptor;
+use crate::events::Event;
+use crate::reload::{ReloadResult, Trigger};
+use crate::swap::Swap;
+use crate::system::PluginSystem;
+
+pub use crate::code_manifest::{Watermark, commit_running};
+
+/// Raises `event` on `system` (tony-hot's triggers: a source file saved, a
+/// patch's receipt). Users cannot forge Tony's events.
+pub fn emit(system: &PluginSystem, event: Event) {
+    system.emit(event);
+}
+
+/// [`PluginSystem::reload_with`] under a trigger of Tony's own (tony-hot's
+/// hot patches and tests of them).
+pub fn reload_as(
+    system: &PluginSystem,
+    plugins: &[&str],
+    trigger: Trigger,
+    swap: &mut dyn Swap,
+) -> ReloadResult {
+    system.reload_as(plugins, trigger, swap)
+}
 
 /// The descriptor of the plugin whose hot entry is `entry` (what a
 /// generated `PluginType::descriptor` returns).

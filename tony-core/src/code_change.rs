@@ -5,6 +5,7 @@ use std::fmt;
 
 /// What a hot patch changes in one plugin type.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PluginChange {
     /// The plugin.
     pub plugin: String,

@@ -5,14 +5,14 @@
 //! itself to `inventory` (static data: hashes of the struct, the state
 //! layout, each impl block and each method). A hot-patch library's
 //! constructors run when it is loaded and submit the descriptions of every
-//! plugin in the crates it recompiled, *again*, onto the same list (pushed
-//! at its head). So:
+//! plugin in the crates it recompiled, *again*, onto the same list. So:
 //!
 //! - the **running** manifest starts as the binary's own submissions and is
 //!   replaced, plugin by plugin, by each patch that is applied
 //!   ([`commit_running`]);
 //! - the **incoming** manifest of a patch is what its library submitted:
-//!   [`Watermark::now`] before loading it, [`Watermark::incoming`] after;
+//!   [`Watermark::now`] before loading it, [`Watermark::incoming`] after
+//!   (the nodes that were not there before, wherever the list puts them);
 //! - [`CodeManifest::diff`] of the two names, per plugin, what the edit
 //!   changed (methods added, removed or edited; impl blocks; state layout),
 //!   new plugin types and removed ones.
@@ -23,7 +23,7 @@
 //! point straight into one patch library.
 
 use std::any::TypeId;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::{LazyLock, Mutex, PoisonError};
 
 use crate::code_change::{ChangeKind, CodeDiff, PluginChange};
@@ -311,6 +311,12 @@ impl CodeManifest {
         &ORIGINAL
     }
 
+    /// The manifest of the code running now: the binary's, with the plugins
+    /// of each applied hot patch in place.
+    pub fn running() -> CodeManifest {
+        running()
+    }
+
     /// The plugin `name`'s code, if this manifest has it.
     pub fn get(&self, name: &str) -> Option<&PluginCode> {
         self.plugins.get(name)
@@ -395,7 +401,7 @@ static RUNNING: Mutex<Option<CodeManifest>> = Mutex::new(None);
 
 /// The manifest of the code running now: the binary's, with each applied
 /// patch's plugins in place.
-pub fn running() -> CodeManifest {
+pub(crate) fn running() -> CodeManifest {
     RUNNING
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -404,7 +410,8 @@ pub fn running() -> CodeManifest {
 }
 
 /// Records `manifest` as the code running now (after a patch is applied,
-/// or to put the previous one back when it is rolled back).
+/// or to put the previous one back when it is rolled back). Not public API:
+/// reached through `__private` by tony-hot's patch swap.
 pub fn commit_running(manifest: CodeManifest) {
     *RUNNING.lock().unwrap_or_else(PoisonError::into_inner) = Some(manifest);
 }
@@ -421,12 +428,16 @@ pub(crate) fn running_code(name: &str, type_id: TypeId) -> Option<u64> {
     }
 }
 
-/// A point in the list of submissions: what was submitted after it is what
-/// a library loaded since then brought.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The submissions present at one moment: what is submitted after it is
+/// what a library loaded since then brought.
+///
+/// A set of node addresses, not a position in inventory's list: inventory
+/// documents no iteration order, so a patch library's nodes are told by
+/// their being new, wherever the list puts them.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Watermark {
-    registrations: usize,
-    blocks: usize,
+    registrations: HashSet<usize>,
+    blocks: HashSet<usize>,
 }
 
 impl Watermark {
@@ -436,8 +447,8 @@ impl Watermark {
     pub fn now() -> Self {
         LazyLock::force(&ORIGINAL);
         Watermark {
-            registrations: head(inventory::iter::<Registration>()),
-            blocks: head(inventory::iter::<ImplBlock>()),
+            registrations: addresses(inventory::iter::<Registration>()),
+            blocks: addresses(inventory::iter::<ImplBlock>()),
         }
     }
 
@@ -445,20 +456,55 @@ impl Watermark {
     /// libraries) loaded in between; empty when none submitted anything.
     pub fn incoming(&self) -> CodeManifest {
         CodeManifest::from_nodes(
-            since(inventory::iter::<Registration>(), self.registrations),
-            since(inventory::iter::<ImplBlock>(), self.blocks),
+            since(inventory::iter::<Registration>(), &self.registrations),
+            since(inventory::iter::<ImplBlock>(), &self.blocks),
         )
     }
 }
 
-fn head<T: 'static>(mut nodes: impl Iterator<Item = &'static T>) -> usize {
-    nodes.next().map_or(0, |n| std::ptr::from_ref(n) as usize)
+fn addresses<T: 'static>(nodes: impl Iterator<Item = &'static T>) -> HashSet<usize> {
+    nodes.map(|n| std::ptr::from_ref(n) as usize).collect()
 }
 
-/// The nodes before `mark` (inventory pushes new nodes at the head).
-fn since<T: 'static>(
-    nodes: impl Iterator<Item = &'static T>,
-    mark: usize,
-) -> impl Iterator<Item = &'static T> {
-    nodes.take_while(move |n| std::ptr::from_ref(*n) as usize != mark)
+/// The nodes not in `before`, in whatever order the list gives them.
+fn since<'a, T: 'static>(
+    nodes: impl Iterator<Item = &'static T> + 'a,
+    before: &'a HashSet<usize>,
+) -> impl Iterator<Item = &'static T> + 'a {
+    nodes.filter(move |n| !before.contains(&(std::ptr::from_ref(*n) as usize)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{addresses, since};
+
+    static NODES: [u32; 6] = [0, 1, 2, 3, 4, 5];
+
+    /// The nodes `since` finds after `before` was taken, given the list in
+    /// `order` (indexes into `NODES`).
+    fn found(before: &[usize], order: &[usize]) -> Vec<u32> {
+        let mark = addresses(before.iter().map(|&i| &NODES[i]));
+        let mut new: Vec<u32> = since(order.iter().map(|&i| &NODES[i]), &mark)
+            .copied()
+            .collect();
+        new.sort_unstable();
+        new
+    }
+
+    #[test]
+    fn a_patch_is_found_wherever_inventory_puts_its_nodes() {
+        let before = [0, 1, 2];
+        // Pushed at the head (inventory 0.3.25 does this), at the tail,
+        // interleaved, and with the old nodes reordered too.
+        for order in [
+            [3, 4, 5, 0, 1, 2],
+            [0, 1, 2, 3, 4, 5],
+            [0, 3, 1, 4, 2, 5],
+            [5, 2, 4, 0, 3, 1],
+        ] {
+            assert_eq!(found(&before, &order), [3, 4, 5], "order {order:?}");
+        }
+        // Nothing loaded: nothing new, whatever the order.
+        assert!(found(&before, &[2, 0, 1]).is_empty());
+    }
 }

@@ -108,7 +108,7 @@ fn prepare_swap_commit(
     }
 
     // 4. commit, new code, dependencies first; retried.
-    let attempts = config.max_retry_attempts.max(1);
+    let attempts = config.max_retry_attempts.get();
     let mut last = None;
     for attempt in 1..=attempts {
         result.attempts = attempt;

@@ -86,6 +86,45 @@ impl PluginDescriptor {
         d
     }
 
+    /// This descriptor with other metadata and the same functions: how to
+    /// present a new version of a plugin (a version bump, a dependency
+    /// added) to [`PluginSystem::replace_descriptors`](crate::PluginSystem::replace_descriptors)
+    /// while keeping its code, its state and typed access to it.
+    ///
+    /// ```
+    /// use serde::{Deserialize, Serialize};
+    /// use tony_core::{BoxError, Context, Plugin, PluginSystem, PluginType, tony_plugin};
+    ///
+    /// #[tony_plugin(name = "release-notes", version = "1.0.0")]
+    /// #[derive(Default, Serialize, Deserialize)]
+    /// struct ReleaseNotes {
+    ///     n: u64,
+    /// }
+    ///
+    /// impl Plugin for ReleaseNotes {
+    ///     fn activate(&mut self, _: &mut Context<'_>) -> Result<(), BoxError> {
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let system = PluginSystem::builder().build()?;
+    /// system.initialize()?;
+    /// system.with_mut::<ReleaseNotes, _>(|t| t.n = 7)?;
+    ///
+    /// let current = ReleaseNotes::descriptor();
+    /// let next = current.metadata().clone().with_version("1.1.0");
+    /// let result = system.replace_descriptors(vec![current.with_metadata(next)]);
+    /// assert!(result.success, "{:?}", result.error);
+    /// assert_eq!(result.new_version, Some(tony_core::semver::Version::new(1, 1, 0)));
+    /// assert_eq!(system.with::<ReleaseNotes, _>(|t| t.n)?, 7); // the state came across
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn with_metadata(mut self, metadata: Metadata) -> Self {
+        self.metadata = Arc::new(metadata);
+        self
+    }
+
     /// Declares the plugin's typed configuration: a changed `[plugins.<name>]`
     /// table is deserialized into `C` before anything reloads, and rejected
     /// (the old configuration kept) when it does not fit.

@@ -43,7 +43,7 @@ extern crate self as tony_core;
 mod access;
 mod builder;
 mod code_change;
-pub mod code_manifest;
+mod code_manifest;
 mod commit;
 mod config;
 mod config_file;
@@ -103,6 +103,19 @@ pub use status::{PluginState, PluginStatus};
 pub use swap::{NoSwap, Swap};
 pub use system::{PluginSystem, Unload};
 pub use tony_macros::tony_plugin;
+
+/// The semver crate Tony's versions and ranges are made of
+/// ([`Metadata::version`], [`ReloadResult::new_version`], [`tony_version`],
+/// [`Dependency::req`]), re-exported so that comparing them needs no
+/// dependency of your own.
+///
+/// ```
+/// use tony_core::semver::{Version, VersionReq};
+/// assert!(VersionReq::parse(">=0.1")?.matches(&tony_core::tony_version()));
+/// # let _ = Version::new(0, 1, 0);
+/// # Ok::<(), tony_core::semver::Error>(())
+/// ```
+pub use semver;
 pub use validate::{Validation, Validator};
 
 /// Per-module error types, each naming the plugin, file or version at fault.

@@ -64,6 +64,6 @@ impl PluginSystem {
     /// a plugin without migration, is refused and changes nothing.
     pub fn restore_state_snapshot(&self, snapshot: &Snapshot) -> ReloadResult {
         let mut swap = RestoreSnapshot(snapshot.clone());
-        self.reload(&[snapshot.plugin.as_str()], Trigger::Snapshot, &mut swap)
+        self.reload_as(&[snapshot.plugin.as_str()], Trigger::Snapshot, &mut swap)
     }
 }

@@ -60,6 +60,7 @@ pub enum Error {
 /// Where a plugin is defined: recorded by `#[tony_plugin]` (absolute path),
 /// or by [`SourceLocation::caller`] for plugins registered by hand.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct SourceLocation {
     /// The source file.
     pub file: Cow<'static, str>,
@@ -98,6 +99,7 @@ impl fmt::Display for SourceLocation {
 /// A dependency on another plugin: a name, a semver range, and whether the
 /// plugin can live without it.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Dependency {
     /// The name of the plugin depended on.
     pub name: String,
@@ -204,6 +206,29 @@ impl Metadata {
             }),
             None => Ok(()),
         }
+    }
+
+    /// Sets the version (semver), as a new version of the same plugin
+    /// would have it; an invalid one is reported by [`validate`](Self::validate).
+    ///
+    /// ```
+    /// use tony_core::Metadata;
+    /// let m = Metadata::new("counter", "1.0.0").with_version("1.1.0");
+    /// assert_eq!(m.version(), &tony_core::semver::Version::new(1, 1, 0));
+    /// assert!(Metadata::new("counter", "1.0.0").with_version("one").validate().is_err());
+    /// ```
+    pub fn with_version(mut self, version: &str) -> Self {
+        self.problems.retain(|p| {
+            !matches!(
+                p,
+                Error::InvalidVersion {
+                    what: "version",
+                    ..
+                }
+            )
+        });
+        self.version = parse_version(&self.name, "version", version, &mut self.problems);
+        self
     }
 
     /// Sets the one-line description.

@@ -60,6 +60,7 @@ impl fmt::Display for Stage {
 /// panic message when a hook panicked).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("plugin `{plugin}` failed at {stage}: {message}")]
+#[non_exhaustive]
 pub struct ReloadError {
     /// The plugin at fault.
     pub plugin: String,
@@ -84,6 +85,7 @@ pub(crate) fn fail(plugin: &str, stage: Stage, message: impl ToString) -> Reload
 /// active again with the state it had, unless [`ReloadResult::failed`]
 /// lists plugins that could not even be brought back.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ReloadResult {
     /// Whether the reload took effect.
     pub success: bool,

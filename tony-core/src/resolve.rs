@@ -74,6 +74,7 @@ pub enum Conflict {
 /// Why a plugin could not be resolved: all its conflicts.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot resolve `{plugin}`: {}", list(conflicts))]
+#[non_exhaustive]
 pub struct Error {
     /// The plugin asked for.
     pub plugin: String,
@@ -91,6 +92,7 @@ fn list(conflicts: &[Conflict]) -> String {
 
 /// The answer to [`PluginSystem::resolve_dependencies`](crate::PluginSystem::resolve_dependencies).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct Resolution {
     /// Activation order: dependencies first, the plugin asked for last.
     pub order: Vec<String>,

@@ -62,6 +62,7 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
 /// Taken by every reload, and by hand with
 /// [`PluginSystem::create_state_snapshot`](crate::PluginSystem::create_state_snapshot).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Snapshot {
     /// The plugin the state belongs to.
     pub plugin: String,
@@ -92,6 +93,7 @@ impl Snapshot {
 /// A snapshot taken by another state layout, handed to
 /// [`Plugin::migrate`](crate::Plugin::migrate).
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct OldState<'a> {
     /// The plugin version that wrote the state.
     pub version: &'a Version,

@@ -101,6 +101,7 @@ pub enum Error {
 
 /// How [`PluginSystem::unload_plugin`] treats active dependents.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Unload {
     /// Refuse while active plugins depend on it.
     Refuse,
@@ -265,14 +266,54 @@ impl PluginSystem {
     /// otherwise) as one transaction: state carried, failures rolled back.
     /// A plugin left failed by a rollback comes back from its kept state.
     pub fn reload_plugin(&self, name: &str) -> ReloadResult {
-        self.reload(&[name], Trigger::Manual, &mut NoSwap)
+        self.reload_as(&[name], Trigger::Manual, &mut NoSwap)
     }
 
-    /// Runs a reload transaction over `plugins` with a caller-supplied swap
-    /// step: the mechanism behind manual reloads, configuration changes and
-    /// hot patches. With no plugins, it runs just the swap, still serialized
-    /// with every other transaction.
-    pub fn reload(&self, plugins: &[&str], trigger: Trigger, swap: &mut dyn Swap) -> ReloadResult {
+    /// Runs a reload transaction over `plugins` (and their dependents) with
+    /// a swap step of your own: `swap.apply()` runs once every plugin of
+    /// the transaction is deactivated, `swap.undo()` if the transaction
+    /// rolls back. With no plugins, it runs just the swap, still serialized
+    /// with every other transaction. The result's trigger is
+    /// [`Trigger::Manual`].
+    ///
+    /// ```
+    /// use tony_core::{BoxError, PluginSystem, Swap};
+    ///
+    /// /// Swaps an asset path while no plugin runs.
+    /// struct Assets<'a>(&'a mut String, Option<String>);
+    ///
+    /// impl Swap for Assets<'_> {
+    ///     fn apply(&mut self) -> Result<(), BoxError> {
+    ///         self.1 = Some(std::mem::replace(self.0, "assets/v2".into()));
+    ///         Ok(())
+    ///     }
+    ///     fn undo(&mut self) -> Result<(), BoxError> {
+    ///         if let Some(old) = self.1.take() {
+    ///             *self.0 = old;
+    ///         }
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let system = PluginSystem::builder().build()?;
+    /// let mut path = String::from("assets/v1");
+    /// let result = system.reload_with(&[], &mut Assets(&mut path, None));
+    /// assert!(result.success);
+    /// assert_eq!(path, "assets/v2");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn reload_with(&self, plugins: &[&str], swap: &mut dyn Swap) -> ReloadResult {
+        self.reload_as(plugins, Trigger::Manual, swap)
+    }
+
+    /// [`reload_with`](Self::reload_with) for a trigger of Tony's own
+    /// (configuration, hot patch, snapshot).
+    pub(crate) fn reload_as(
+        &self,
+        plugins: &[&str],
+        trigger: Trigger,
+        swap: &mut dyn Swap,
+    ) -> ReloadResult {
         let names: Vec<String> = plugins.iter().map(|s| (*s).to_owned()).collect();
         let _g = match enter("reload") {
             Ok(g) => g,
@@ -437,10 +478,11 @@ impl PluginSystem {
         self.engine.bus().unsubscribe(id)
     }
 
-    /// Delivers `event` to the subscribers (for triggers such as tony-hot):
-    /// now, or, from inside a hook or typed access, once this thread holds
+    /// Delivers `event` to the subscribers (for triggers such as tony-hot,
+    /// through `__private`; not public API: only Tony raises events): now,
+    /// or, from inside a hook or typed access, once this thread holds
     /// nothing.
-    pub fn emit(&self, event: Event) {
+    pub(crate) fn emit(&self, event: Event) {
         self.engine.emit(event);
     }
 

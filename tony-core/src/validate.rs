@@ -5,6 +5,7 @@ use crate::metadata::Metadata;
 
 /// The verdict of a [`Validator`]: valid, or the reasons it is not.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Validation {
     /// Why the candidate is rejected; empty when it is valid.
     pub errors: Vec<String>,

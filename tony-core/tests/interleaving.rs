@@ -143,7 +143,7 @@ impl PluginType for C {
 
 fn system() -> PluginSystem {
     let mut config = common::config();
-    config.max_retry_attempts = 2;
+    config.max_retry_attempts = std::num::NonZeroU32::new(2).unwrap();
     let system = common::system_with(
         config,
         vec![A::descriptor(), B::descriptor(), C::descriptor()],

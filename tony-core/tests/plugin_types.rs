@@ -187,7 +187,8 @@ fn a_reload_of_no_plugin_still_runs_its_swap_as_a_transaction() {
     }
     let system = system();
     let mut swap = Count(0);
-    let result = system.reload(&[], tony_core::Trigger::Patch, &mut swap);
+    let result =
+        tony_core::__private::reload_as(&system, &[], tony_core::Trigger::Patch, &mut swap);
     assert!(result.success, "{:?}", result.error);
     assert_eq!(swap.0, 1);
     assert_eq!(system.with::<Base, _>(|b| b.n).unwrap(), 5);
@@ -212,7 +213,12 @@ fn a_swap_that_panics_anywhere_is_contained_and_changes_nothing() {
     let system = system();
     for at in ["candidate", "apply"] {
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            system.reload(&["base"], tony_core::Trigger::Patch, &mut Bad(at))
+            tony_core::__private::reload_as(
+                &system,
+                &["base"],
+                tony_core::Trigger::Patch,
+                &mut Bad(at),
+            )
         }))
         .unwrap_or_else(|_| panic!("a panic in Swap::{at} reached the caller"));
         assert!(!result.success, "{at}");

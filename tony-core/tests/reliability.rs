@@ -286,7 +286,7 @@ fn a_subscriber_panic_whose_payload_drop_panics_is_contained() {
     let system = ab();
     system.subscribe_all(|_: &Event| std::panic::panic_any(BadPayload));
     catch_unwind(AssertUnwindSafe(|| {
-        system.emit(Event::PluginUnloaded { plugin: "x".into() })
+        tony_core::__private::emit(&system, Event::PluginUnloaded { plugin: "x".into() })
     }))
     .expect("the payload's Drop panic reached the emitter");
     let s = system.clone();

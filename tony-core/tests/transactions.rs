@@ -131,7 +131,12 @@ fn fault_matrix_every_hook_error_and_panic_on_plugin_and_dependent() {
                 }
                 inject(target, hook, mode, times);
                 let result = if hook == Hook::Migrate {
-                    system.reload(&["base"], Trigger::Patch, &mut NewLayout)
+                    tony_core::__private::reload_as(
+                        &system,
+                        &["base"],
+                        Trigger::Patch,
+                        &mut NewLayout,
+                    )
                 } else {
                     system.reload_plugin("base")
                 };
@@ -255,7 +260,7 @@ fn validation_checks_dependent_ranges_against_the_new_version() {
         }
     }
     let system = setup();
-    let result = system.reload(&["base"], Trigger::Patch, &mut Upgrade);
+    let result = tony_core::__private::reload_as(&system, &["base"], Trigger::Patch, &mut Upgrade);
     let e = result.error.unwrap();
     assert_eq!(e.stage, Stage::Validate);
     assert!(
@@ -352,7 +357,8 @@ fn a_state_that_gains_a_field_migrates_with_the_hook() {
     system
         .with_mut::<counter_v1::Counter, _>(|c| c.count = 99)
         .unwrap();
-    let result = system.reload(
+    let result = tony_core::__private::reload_as(
+        &system,
         &["counter"],
         Trigger::Patch,
         &mut SwapTo(counter_v2::Counter::descriptor),
@@ -391,7 +397,8 @@ fn without_a_hook_the_state_resets_and_says_so() {
         .unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     system.subscribe(tony_core::EventKind::StateRestored, tx);
-    let result = system.reload(
+    let result = tony_core::__private::reload_as(
+        &system,
         &["counter"],
         Trigger::Patch,
         &mut SwapTo(counter_v2::NoHook::descriptor),

@@ -10,9 +10,7 @@ use std::sync::{Arc, mpsc};
 use std::thread;
 use std::time::Duration;
 
-use tony_core::{
-    AccessError, BoxError, PluginDescriptor, PluginSystem, PluginType, Swap, Trigger, Unload,
-};
+use tony_core::{AccessError, BoxError, PluginDescriptor, PluginSystem, PluginType, Swap, Unload};
 
 mod a {
     faulty_plugin!(A, "t-a", "1.0.0");
@@ -59,7 +57,7 @@ fn a_plugin_under_reload_is_busy_and_the_others_are_lent() {
             inside: inside_tx,
             go: go_rx,
         };
-        move || system.reload(&["t-a"], Trigger::Manual, &mut brake)
+        move || system.reload_with(&["t-a"], &mut brake)
     });
     inside.recv_timeout(Duration::from_secs(10)).unwrap();
     let s = Arc::clone(&system);

@@ -278,10 +278,13 @@ impl ChangeSink for SourceSink {
                 continue;
             };
             tracing::info!(file = %path.display(), ?plugins, "plugin source changed");
-            self.system.emit(Event::SourceChanged {
-                path: path.clone(),
-                plugins: plugins.clone(),
-            });
+            tony_core::__private::emit(
+                &self.system,
+                Event::SourceChanged {
+                    path: path.clone(),
+                    plugins: plugins.clone(),
+                },
+            );
             if !crate::patch::under_dx() && !self.explained {
                 self.explained = true;
                 let message = format!(
@@ -291,11 +294,14 @@ impl ChangeSink for SourceSink {
                     path.display()
                 );
                 tracing::warn!("{message}");
-                self.system.emit(Event::Error {
-                    source: ErrorSource::Patch,
-                    plugin: plugins.first().cloned(),
-                    message,
-                });
+                tony_core::__private::emit(
+                    &self.system,
+                    Event::Error {
+                        source: ErrorSource::Patch,
+                        plugin: plugins.first().cloned(),
+                        message,
+                    },
+                );
             }
         }
     }

@@ -18,15 +18,20 @@
 //! - `patch` (default): take hot patches from dx. Pulls in subsecond and
 //!   dioxus-devtools and turns on tony-core's `hot` feature. Leave it out of
 //!   release builds; without it this crate only watches files.
+//! - `testing`: jump tables made by hand, to test hot-patch handling in a
+//!   plain `cargo test` without dx ([`testing`]). Not public API: it follows
+//!   subsecond's internals and may change in any release.
 
 mod hot_reload;
 mod patch;
 mod watcher;
 
 pub use hot_reload::{Error, HotReload, HotReloadExt, HotReloadStatus, WatchedPlugin};
-pub use patch::{IntakeState, PatchStatus};
 #[cfg(feature = "patch")]
-pub use patch::{PatchError, PatchSwap, apply_patch_transaction, testing};
+pub use patch::PatchError;
+#[cfg(feature = "testing")]
+pub use patch::testing;
+pub use patch::{IntakeState, PatchStatus};
 pub use watcher::{
     ChangeEvent, ChangeKind, ChangeSink, DEFAULT_DEBOUNCE, DEFAULT_IGNORE, Error as WatchError,
     FileWatcher, WatchState, WatcherConfig,

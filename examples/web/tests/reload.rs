@@ -141,9 +141,7 @@ impl Brake {
         self.engaged.store(true, Ordering::SeqCst);
         let system = s.web.system().clone();
         let mut swap = self.clone();
-        let reload = tokio::task::spawn_blocking(move || {
-            system.reload(&["greet"], Trigger::Manual, &mut swap)
-        });
+        let reload = tokio::task::spawn_blocking(move || system.reload_with(&["greet"], &mut swap));
         while !self.inside.load(Ordering::SeqCst) {
             tokio::time::sleep(Duration::from_millis(2)).await;
         }

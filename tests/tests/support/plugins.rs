@@ -14,7 +14,7 @@ use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 use serde::{Deserialize, Serialize};
 use subsecond::JumpTable;
 use tony_core::__private::{Generated, VTable};
-use tony_core::code_manifest::{self, CodeManifest, PluginCode};
+use tony_core::{CodeManifest, PluginCode};
 use tony_core::{
     AccessError, BoxError, ChangeKind, Context, Event, EventKind, Fingerprints, HotReloadConfig,
     OldState, PatchReceipt, Plugin, PluginState, PluginSystem, PluginType, ReloadResult,
@@ -44,7 +44,7 @@ fn serial() -> Serial {
 
 /// The original code, in the jump table and as the code Tony thinks runs.
 fn restore_original() -> Result<(), PatchError> {
-    code_manifest::commit_running(CodeManifest::original().clone());
+    tony_core::__private::commit_running(CodeManifest::original().clone());
     Patch::new(testing::original()?)?.apply()
 }
 
@@ -252,10 +252,7 @@ fn beta_value_same(b: &Beta) -> u64 {
 /// A new state layout for gamma (code and state fingerprints change).
 fn gamma_fingerprints_v2() -> Fingerprints {
     let old = (Gamma::__tony_plugin_code().vtable.fingerprints)();
-    Fingerprints {
-        code: old.code ^ 1,
-        state: old.state ^ 1,
-    }
+    Fingerprints::new(old.code ^ 1, old.state ^ 1)
 }
 
 /// Gamma's code with the new layout: what `__tony_plugin_code` answers in
@@ -294,10 +291,7 @@ fn gamma_migrate_v2(old: &OldState<'_>) -> Result<Gamma, BoxError> {
 
 fn delta_fingerprints_v2() -> Fingerprints {
     let old = (Delta::__tony_plugin_code().vtable.fingerprints)();
-    Fingerprints {
-        code: old.code ^ 1,
-        state: old.state ^ 1,
-    }
+    Fingerprints::new(old.code ^ 1, old.state ^ 1)
 }
 
 fn delta_code_v2() -> &'static Generated {
@@ -348,7 +342,7 @@ fn apply(system: &PluginSystem, (table, code): (JumpTable, CodeManifest)) -> Pat
 fn config(max_retry_attempts: u32) -> HotReloadConfig {
     HotReloadConfig::default()
         .with_enabled(true)
-        .with_max_retry_attempts(max_retry_attempts)
+        .with_max_retry_attempts(std::num::NonZeroU32::new(max_retry_attempts).unwrap())
 }
 
 fn system(config: HotReloadConfig) -> PluginSystem {

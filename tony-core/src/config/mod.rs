@@ -18,6 +18,7 @@ mod preset;
 mod tests;
 mod toml_overrides;
 
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -59,7 +60,7 @@ pub use preset::Environment;
 /// recursive = true
 /// extensions = ["rs", "toml"]         # without the leading dot
 /// ignore = ["target/**", ".git/**"]   # glob patterns
-/// max_retry_attempts = 3
+/// max_retry_attempts = 3             # commit attempts, the first included; at least 1
 /// reload_dependents = true
 /// plugin_config_path = "plugins.toml" # relative to the directory of this file
 /// ```
@@ -91,9 +92,10 @@ pub struct HotReloadConfig {
     pub extensions: Vec<String>,
     /// Glob patterns of paths never watched. Default: `["target/**", ".git/**"]`.
     pub ignore: Vec<String>,
-    /// How many times one reload is attempted before Tony gives up and keeps the previous
-    /// version running. Default: 3.
-    pub max_retry_attempts: u32,
+    /// How many times the commit of one reload is attempted, the first attempt included,
+    /// before Tony rolls back and keeps the previous version running. Default: 3 (the first
+    /// attempt and two retries). Never 0: in TOML, `max_retry_attempts = 0` is an error.
+    pub max_retry_attempts: NonZeroU32,
     /// Whether the plugins that depend on a reloaded plugin are reloaded with it. Default: `true`.
     pub reload_dependents: bool,
     /// The TOML file holding the per-plugin config tables (see
@@ -101,6 +103,9 @@ pub struct HotReloadConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plugin_config_path: Option<PathBuf>,
 }
+
+/// The default of [`HotReloadConfig::max_retry_attempts`].
+const DEFAULT_ATTEMPTS: NonZeroU32 = NonZeroU32::new(3).expect("3 is not zero");
 
 impl Default for HotReloadConfig {
     fn default() -> Self {
@@ -112,7 +117,7 @@ impl Default for HotReloadConfig {
             recursive: true,
             extensions: vec!["rs".into(), "toml".into()],
             ignore: vec!["target/**".into(), ".git/**".into()],
-            max_retry_attempts: 3,
+            max_retry_attempts: DEFAULT_ATTEMPTS,
             reload_dependents: true,
             plugin_config_path: None,
         }
@@ -179,7 +184,7 @@ impl HotReloadConfig {
 
     /// Sets [`max_retry_attempts`](Self::max_retry_attempts).
     #[must_use]
-    pub fn with_max_retry_attempts(mut self, attempts: u32) -> Self {
+    pub fn with_max_retry_attempts(mut self, attempts: NonZeroU32) -> Self {
         self.max_retry_attempts = attempts;
         self
     }

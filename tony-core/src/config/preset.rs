@@ -1,6 +1,7 @@
 //! Environment presets: [`Environment`] and the [`HotReloadConfig`] each one selects.
 
 use std::fmt;
+use std::num::NonZeroU32;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -35,6 +36,7 @@ pub(super) const VALID_ENVIRONMENTS: &str =
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Environment {
     /// Working on the code: hot reload on, short debounce, state carried across reloads.
     Development,
@@ -173,7 +175,7 @@ impl HotReloadConfig {
     ///
     /// let config = HotReloadConfig::for_environment(Environment::Testing);
     /// assert!(!config.enabled);
-    /// assert_eq!(config.max_retry_attempts, 1);
+    /// assert_eq!(config.max_retry_attempts.get(), 1);
     /// ```
     pub fn for_environment(env: Environment) -> Self {
         let base = Self::default();
@@ -197,7 +199,7 @@ impl HotReloadConfig {
                 enabled: false,
                 debounce: Duration::from_millis(100),
                 preserve_state: false,
-                max_retry_attempts: 1,
+                max_retry_attempts: NonZeroU32::MIN,
                 ..base
             },
         }

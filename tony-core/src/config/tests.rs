@@ -42,7 +42,7 @@ fn defaults_follow_the_guide() {
     assert_eq!(c.debounce, ms(500));
     assert_eq!(c.extensions, ["rs", "toml"]);
     assert_eq!(c.ignore, ["target/**", ".git/**"]);
-    assert_eq!(c.max_retry_attempts, 3);
+    assert_eq!(c.max_retry_attempts.get(), 3);
     assert_eq!(c.plugin_config_path, None);
 }
 
@@ -51,7 +51,7 @@ fn development_preset() {
     let c = HotReloadConfig::for_environment(Environment::Development);
     assert!(c.enabled && c.preserve_state && c.validate_before_reload && c.reload_dependents);
     assert_eq!(c.debounce, ms(300));
-    assert_eq!(c.max_retry_attempts, 3);
+    assert_eq!(c.max_retry_attempts.get(), 3);
     assert!(c.recursive);
 }
 
@@ -61,7 +61,7 @@ fn production_preset() {
     assert!(!c.enabled && !c.preserve_state && !c.reload_dependents);
     assert!(c.validate_before_reload);
     assert_eq!(c.debounce, ms(500));
-    assert_eq!(c.max_retry_attempts, 3);
+    assert_eq!(c.max_retry_attempts.get(), 3);
 }
 
 #[test]
@@ -69,7 +69,7 @@ fn testing_preset() {
     let c = HotReloadConfig::for_environment(Environment::Testing);
     assert!(!c.enabled && !c.preserve_state);
     assert_eq!(c.debounce, ms(100));
-    assert_eq!(c.max_retry_attempts, 1);
+    assert_eq!(c.max_retry_attempts.get(), 1);
     assert!(c.validate_before_reload && c.reload_dependents);
 }
 
@@ -101,7 +101,7 @@ fn builders_set_their_field() {
         .with_recursive(false)
         .with_extensions(["rs"])
         .with_ignore(vec![String::from("**/gen/**")])
-        .with_max_retry_attempts(7)
+        .with_max_retry_attempts(n(7))
         .with_reload_dependents(false)
         .with_plugin_config_path("p.toml");
     let expected = HotReloadConfig {
@@ -112,7 +112,7 @@ fn builders_set_their_field() {
         recursive: false,
         extensions: vec!["rs".into()],
         ignore: vec!["**/gen/**".into()],
-        max_retry_attempts: 7,
+        max_retry_attempts: n(7),
         reload_dependents: false,
         plugin_config_path: Some("p.toml".into()),
     };
@@ -197,7 +197,7 @@ fn file_keys_override_the_named_preset() {
 #[test]
 fn file_without_environment_starts_from_the_default() {
     let c = HotReloadConfig::from_toml_str("max_retry_attempts = 5", "hot.toml").unwrap();
-    assert_eq!(c, HotReloadConfig::default().with_max_retry_attempts(5));
+    assert_eq!(c, HotReloadConfig::default().with_max_retry_attempts(n(5)));
     assert_eq!(
         HotReloadConfig::from_toml_str("", "hot.toml").unwrap(),
         HotReloadConfig::default()
@@ -213,7 +213,7 @@ fn every_field_round_trips_through_a_file() {
         .with_recursive(false)
         .with_extensions(["rs", "ron"])
         .with_ignore(["**/gen/**"])
-        .with_max_retry_attempts(9)
+        .with_max_retry_attempts(n(9))
         .with_plugin_config_path("conf/plugins.toml");
     let text = toml::to_string(&config).unwrap();
     assert!(text.contains("debounce_ms = 1234"), "{text}");
@@ -343,4 +343,18 @@ fn location_counts_lines_and_characters() {
     assert_eq!((at(12).line, at(12).column), (2, 6));
     assert_eq!(at(usize::MAX).line, 3);
     assert_eq!(Location::of(text, None, None).line, 1);
+}
+
+fn n(attempts: u32) -> std::num::NonZeroU32 {
+    std::num::NonZeroU32::new(attempts).unwrap()
+}
+
+#[test]
+fn zero_attempts_is_an_error_at_its_line() {
+    let (line, column, key, message) = invalid("enabled = true\nmax_retry_attempts = 0\n");
+    assert_eq!(
+        (line, column, key.as_deref()),
+        (2, 22, Some("max_retry_attempts"))
+    );
+    assert!(message.contains("nonzero"), "{message}");
 }

@@ -1,6 +1,7 @@
 //! Hot-reload configuration from TOML files: a base preset plus the keys present.
 
 use std::fs;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -112,7 +113,7 @@ struct FileOverrides {
     recursive: Option<bool>,
     extensions: Option<Vec<String>>,
     ignore: Option<Vec<String>>,
-    max_retry_attempts: Option<u32>,
+    max_retry_attempts: Option<NonZeroU32>,
     reload_dependents: Option<bool>,
     plugin_config_path: Option<PathBuf>,
 }

@@ -159,7 +159,7 @@ macro_rules! simple_plugin {
 /// The testing preset, with hot reload settings that matter here.
 pub fn config() -> HotReloadConfig {
     let mut c = HotReloadConfig::default();
-    c.max_retry_attempts = 3;
+    c.max_retry_attempts = std::num::NonZeroU32::new(3).unwrap();
     c.preserve_state = true;
     c.reload_dependents = true;
     c.validate_before_reload = true;

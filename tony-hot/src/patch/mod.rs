@@ -15,8 +15,6 @@ mod worker;
 use tony_core::PatchReceipt;
 
 #[cfg(feature = "patch")]
-pub use swap::{PatchSwap, apply_patch_transaction};
-#[cfg(feature = "patch")]
 pub use table::PatchError;
 #[cfg(feature = "patch")]
 pub(crate) use worker::PatchIntake;
@@ -31,9 +29,12 @@ pub(crate) use worker::PatchIntake;
 /// into the same binary; [`original`](testing::original) puts the original
 /// code back. subsecond's jump table is process-global: run such tests one
 /// at a time and restore the original when done.
-#[cfg(feature = "patch")]
+///
+/// Not public API (the `testing` feature): these follow subsecond's jump
+/// table and dx's messages as Tony's pinned versions have them.
+#[cfg(feature = "testing")]
 pub mod testing {
-    pub use super::swap::apply_synthetic_patch;
+    pub use super::swap::{PatchSwap, apply_patch_transaction, apply_synthetic_patch};
     pub use super::table::synthetic::table;
     pub use super::table::{Patch, capture, fn_key, hot_key, original};
 
@@ -61,6 +62,7 @@ pub enum IntakeState {
 
 /// The hot-patch intake, for [`HotReloadStatus`](crate::HotReloadStatus).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PatchStatus {
     /// Whether patches can arrive.
     pub intake: IntakeState,

@@ -10,7 +10,8 @@
 use std::time::Instant;
 
 use subsecond::JumpTable;
-use tony_core::code_manifest::{self, CodeManifest, Watermark};
+use tony_core::__private::Watermark;
+use tony_core::CodeManifest;
 use tony_core::{
     BoxError, ChangeKind, Event, PatchReceipt, PluginChange, PluginDescriptor, PluginState,
     PluginSystem, Stage, Swap, Trigger,
@@ -69,7 +70,7 @@ impl Swap for PatchSwap {
             Err(_) => false,
         };
         if self.applied {
-            code_manifest::commit_running(self.manifests.1.clone());
+            tony_core::__private::commit_running(self.manifests.1.clone());
         }
         Ok(outcome?)
     }
@@ -79,7 +80,7 @@ impl Swap for PatchSwap {
             return Ok(());
         }
         table::apply(self.previous.clone())?;
-        code_manifest::commit_running(self.manifests.0.clone());
+        tony_core::__private::commit_running(self.manifests.0.clone());
         self.applied = false;
         Ok(())
     }
@@ -114,6 +115,7 @@ pub fn apply_patch_transaction(
     Ok(apply_patch_with(system, patch, &incoming, started))
 }
 
+#[cfg(feature = "testing")]
 /// [`apply_patch_transaction`] with the incoming code described by hand:
 /// for tests, whose synthetic patches load no library.
 #[doc(hidden)]
@@ -134,7 +136,7 @@ fn apply_patch_with(
     started: Instant,
 ) -> PatchReceipt {
     let loaded = started.elapsed();
-    let running = code_manifest::running();
+    let running = CodeManifest::running();
     let changes = running.diff(incoming);
     let states: std::collections::BTreeMap<String, PluginState> = system
         .status()
@@ -198,14 +200,14 @@ fn apply_patch_with(
     if cycle.is_empty() {
         // Still a transaction: serialized with reloads running on other
         // threads, so nobody sees the code change under a reload.
-        let result = system.reload(&[], Trigger::Patch, &mut swap);
+        let result = tony_core::__private::reload_as(system, &[], Trigger::Patch, &mut swap);
         if let Some(e) = &result.error {
             receipt.note = format!("refused: {e}");
             return finish(system, receipt, started);
         }
         receipt.applied = true;
     } else {
-        let result = system.reload(&cycle, Trigger::Patch, &mut swap);
+        let result = tony_core::__private::reload_as(system, &cycle, Trigger::Patch, &mut swap);
         receipt.cycled = cycle.iter().map(|s| (*s).to_owned()).collect();
         receipt
             .cycled
@@ -294,8 +296,8 @@ fn remove_types(system: &PluginSystem, removed: &[String], receipt: &mut PatchRe
         Ok(order) => {
             // Only now are they gone; refused, they stay in the running
             // code, and the next patch of their crate tries again.
-            code_manifest::commit_running(
-                code_manifest::running().patched(&CodeManifest::default(), &order),
+            tony_core::__private::commit_running(
+                CodeManifest::running().patched(&CodeManifest::default(), &order),
             );
             receipt.removed = order;
         }
@@ -334,6 +336,6 @@ fn finish(system: &PluginSystem, mut receipt: PatchReceipt, started: Instant) ->
         "hot patch: {}",
         receipt.note
     );
-    system.emit(Event::PatchApplied(Box::new(receipt.clone())));
+    tony_core::__private::emit(system, Event::PatchApplied(Box::new(receipt.clone())));
     receipt
 }

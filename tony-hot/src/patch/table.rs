@@ -22,6 +22,7 @@ pub use subsecond::{HotFunction, JumpTable};
 
 /// Why a table could not be peeked into or applied. Nothing changed unless said so.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum PatchError {
     /// `dlsym(RTLD_DEFAULT, "main")` found nothing: subsecond would panic on any real table.
     #[error(
@@ -83,6 +84,7 @@ pub fn running_main() -> Result<u64, PatchError> {
     }
 }
 
+#[cfg(feature = "testing")]
 /// The jump-table key subsecond uses for the fn item `F` called with `A` through `HotFn`:
 /// the address of `<F as HotFunction<A, M>>::call_it` in the running executable.
 ///
@@ -100,6 +102,7 @@ pub fn hot_key<F: HotFunction<A, M>, A, M>(_f: &F) -> u64 {
     <F as HotFunction<A, M>>::call_it as *const () as u64
 }
 
+#[cfg(feature = "testing")]
 /// The jump-table key of a function called through a pointer: its own address in the running
 /// executable. tony-core looks a plugin's hot entry (`__tony_plugin_code`) up this way, as
 /// subsecond looks up pointer-sized callables.
@@ -145,6 +148,10 @@ pub fn lib_main(lib: &Path) -> Result<u64, PatchError> {
 /// both `main`s exist, and none of `apply_patch`'s overflow-checked rebasing can panic.
 /// Checked once per table, so resolving many functions through it is cheap.
 #[derive(Debug)]
+#[cfg_attr(
+    not(feature = "testing"),
+    expect(dead_code, reason = "the offsets are read by `testing`'s lookups")
+)]
 pub struct Patch {
     table: JumpTable,
     /// `running main - table.aslr_reference`: added to keys by `apply_patch`.
@@ -185,11 +192,13 @@ impl Patch {
         })
     }
 
+    #[cfg(feature = "testing")]
     /// The table as received.
     pub fn table(&self) -> &JumpTable {
         &self.table
     }
 
+    #[cfg(feature = "testing")]
     /// Runtime address the original-executable address `key` (a [`hot_key`] or a fn pointer)
     /// will jump to once this table is applied, or `None` when the table does not map it.
     pub fn resolve_key(&self, key: u64) -> Option<u64> {
@@ -201,6 +210,7 @@ impl Patch {
             .map(|&v| v + self.value_offset)
     }
 
+    #[cfg(feature = "testing")]
     /// Calls the version of `f` this table would install, *without* applying the table:
     /// `Ok(None)` when the table does not map `f`. For a function called through a pointer
     /// ([`fn_key`]), such as a plugin's hot entry, whose return type lives in a crate that is
@@ -299,6 +309,7 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "non-string panic payload".to_owned())
 }
 
+#[cfg(feature = "testing")]
 /// Helpers for tests without dx: tables that point original fn items at replacement fn items
 /// compiled into the same (test) executable, which must export `main`.
 pub mod synthetic {

@@ -106,11 +106,14 @@ fn run(system: &PluginSystem, rx: &Receiver<Intake>, status: &Mutex<PatchStatus>
                     Err(e) => {
                         tracing::error!(error = %e, "hot patch refused; nothing changed");
                         update(&|s| s.rejected += 1);
-                        system.emit(Event::Error {
-                            source: ErrorSource::Patch,
-                            plugin: None,
-                            message: e.to_string(),
-                        });
+                        tony_core::__private::emit(
+                            system,
+                            Event::Error {
+                                source: ErrorSource::Patch,
+                                plugin: None,
+                                message: e.to_string(),
+                            },
+                        );
                     }
                 }
             }

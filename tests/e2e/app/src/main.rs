@@ -22,7 +22,7 @@ use tony_hot::HotReloadExt;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = HotReloadConfig::default()
         .with_enabled(true)
-        .with_max_retry_attempts(1);
+        .with_max_retry_attempts(std::num::NonZeroU32::MIN);
     let system = PluginSystem::builder().config(config).build()?;
     system.subscribe(EventKind::PatchApplied, |e: &Event| {
         if let Event::PatchApplied(r) = e {
