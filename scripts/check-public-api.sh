@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The public API of tony-core, tony-macros and tony-hot (with and without its
-# default features) must match the listings in public-api/, so that every
-# change to the surface shows in review. After an intended change:
+# The public API of tony-core (with and without `hot`), tony-macros and
+# tony-hot (with and without its default features) must match the listings in
+# public-api/, so that every change to the surface shows in review. After an intended change:
 #
 #     UPDATE_PUBLIC_API=1 scripts/check-public-api.sh
 #

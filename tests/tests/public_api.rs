@@ -1,6 +1,8 @@
-//! The public API of tony-core, tony-macros and tony-hot, compared with the
-//! listings checked in under `public-api/`, so that every change to the
-//! surface shows in review as a change to one of those files.
+//! The public API of tony-core, tony-macros and tony-hot, each with the
+//! feature sets users build it with, compared with the listings checked in
+//! under `public-api/`, so that every change to the surface shows in review
+//! as a change to one of those files. Items marked `#[doc(hidden)]` are not
+//! listed: rustdoc leaves them out, as it does from the docs.
 //!
 //! CI runs it through `scripts/check-public-api.sh`. After an intended change
 //! of the API, regenerate the listings and commit them:
@@ -31,29 +33,41 @@ const UNSTABLE_AUTO_TRAITS: [&str; 2] = ["core::marker::Freeze", "core::marker::
 struct Surface {
     package: &'static str,
     no_default_features: bool,
+    features: &'static str,
     listing: &'static str,
 }
 
-const SURFACES: [Surface; 4] = [
+const SURFACES: [Surface; 5] = [
     Surface {
         package: "tony-core",
         no_default_features: false,
+        features: "",
         listing: "tony-core.txt",
+    },
+    // What tony-hot's default `patch` feature turns on in tony-core.
+    Surface {
+        package: "tony-core",
+        no_default_features: false,
+        features: "hot",
+        listing: "tony-core-hot.txt",
     },
     Surface {
         package: "tony-macros",
         no_default_features: false,
+        features: "",
         listing: "tony-macros.txt",
     },
     Surface {
         package: "tony-hot",
         no_default_features: false,
+        features: "",
         listing: "tony-hot.txt",
     },
     // What a release build that leaves hot patching out links against.
     Surface {
         package: "tony-hot",
         no_default_features: true,
+        features: "",
         listing: "tony-hot-no-default-features.txt",
     },
 ];
@@ -145,6 +159,9 @@ fn rustdoc_json(root: &Path, surface: &Surface) -> PathBuf {
         .arg(&target);
     if surface.no_default_features {
         command.arg("--no-default-features");
+    }
+    if !surface.features.is_empty() {
+        command.args(["--features", surface.features]);
     }
     command.args(["--", "-Zunstable-options", "--output-format", "json"]);
     let output = command.output().unwrap();
