@@ -17,7 +17,9 @@
 #   changed with its callers; the library plugin's version bumped past its
 #   dependent's range (refused, everything runs on), then set back (nothing
 #   left behind); a plugin renamed in its attribute (the old name removed,
-#   the new one added).
+#   the new one added); and, through all of them, the plugin of the
+#   package's library target (src/lib.rs beside src/main.rs) kept with its
+#   state.
 #
 # Throughout, a thread the app started once, outside the jump table, reads
 # `step` (through `peek`): a method-body edit reaches it too, a layout
@@ -472,6 +474,15 @@ end_row
 # ---------------------------------------------------------------- the whole run
 say "the whole run"
 refresh
+# The package's library target (src/lib.rs, plugin `libside`) shares its
+# crate name with the binary that every patch above recompiled: its plugin
+# must have stayed, with its state, through all of them.
+first_rounds=$(awk '/LIB libside\[rounds=/ { print; exit }' "$slog" | sed -nE 's/.*libside\[rounds=([0-9]+)\].*/\1/p')
+last_libside=$(awk '/LIB libside\[/ { t = $0 } END { print t }' "$slog" | sed -nE 's/.*libside\[([^]]*)\].*/\1/p')
+last_rounds=$(sed -nE 's/^rounds=([0-9]+)$/\1/p' <<<"$last_libside")
+removed_lib=$(grep -c 'RECEIPT .*removed=\[[^]]*libside' "$slog")
+check library-target "$({ [ "$removed_lib" = 0 ] && [ -n "$last_rounds" ] && [ "$last_rounds" -gt "${first_rounds:-0}" ]; } && echo 0 || echo 1)" \
+    "the library target's plugin kept its state through every patch of the binary (rounds $first_rounds -> ${last_libside:-none}; receipts removing it: $removed_lib)"
 launches=$(grep -c 'READY hot patches' "$slog")
 check same-process "$({ app_alive && [ "$launches" = 1 ]; } && echo 0 || echo 1)" \
     "one launch, pid $app_pid alive at the end (launches: $launches)"

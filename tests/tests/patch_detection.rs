@@ -284,6 +284,37 @@ fn new_and_removed_plugin_types_are_told_apart_from_other_crates() {
     assert!(after.get("det-other").is_none() && after.get("det-counter").is_some());
 }
 
+/// A package with a library and a binary (`src/lib.rs` + `src/main.rs`)
+/// compiles two units with one crate name. dx recompiles the binary
+/// without the library: its patch describes the binary's plugins only, and
+/// must not be read as the library's plugins being deleted.
+#[test]
+fn a_patch_of_the_binary_never_removes_the_library_plugins_of_its_package() {
+    // Running: `det-other` from the library, `det-counter` from the binary.
+    let running = CodeManifest::default()
+        .with_plugin(CodeManifest::original().get("det-other").unwrap().clone())
+        .with_plugin(counter(1).in_bin(Some("solo")));
+    // The patch recompiled the binary: it describes `det-counter` only.
+    let patch = CodeManifest::default().with_plugin(counter(2).in_bin(Some("solo")));
+    let changes = running.diff(&patch);
+    assert_eq!(kinds(&changes).len(), 1, "{changes:?}");
+    assert_eq!(changes[0].plugin, "det-counter");
+    assert!(matches!(changes[0].kind, ChangeKind::Modified(_)));
+    // And once applied, a later patch of the binary still keeps it.
+    let after = running.patched(&patch, &[]);
+    assert!(after.get("det-other").is_some());
+    assert!(after.diff(&patch).is_empty());
+    // A patch of the library that lacks it does remove it.
+    let library = CodeManifest::default().with_plugin(counter(1).renamed("det-lib-new"));
+    let changes = after.diff(&library);
+    assert!(
+        changes
+            .iter()
+            .any(|c| c.plugin == "det-other" && c.kind == ChangeKind::Removed),
+        "{changes:?}"
+    );
+}
+
 #[test]
 fn the_binary_describes_each_plugin_once_with_its_blocks() {
     let original = CodeManifest::original();

@@ -65,6 +65,7 @@ pub struct PluginCode {
     name: &'static str,
     type_id: TypeId,
     crate_name: &'static str,
+    bin_name: Option<&'static str>,
     struct_hash: u64,
     state: u64,
     /// Trait path (empty: inherent) -> the hashes of the blocks, sorted.
@@ -83,6 +84,11 @@ impl PluginCode {
     /// The crate that defines the plugin.
     pub fn crate_name(&self) -> &str {
         self.crate_name
+    }
+
+    /// The compilation unit that defines the plugin.
+    fn unit(&self) -> Unit {
+        (self.crate_name, self.bin_name)
     }
 
     /// The state fingerprint.
@@ -228,6 +234,14 @@ impl PluginCode {
         self
     }
 
+    /// This code as compiled into the binary target `bin` of its package
+    /// (`None`: its library).
+    #[must_use]
+    pub fn in_bin(mut self, bin: Option<&'static str>) -> Self {
+        self.bin_name = bin;
+        self
+    }
+
     /// This code behind another hot entry (a patch library's).
     #[must_use]
     pub fn with_entry(mut self, entry: CodeEntry) -> Self {
@@ -242,7 +256,7 @@ impl CodeManifest {
     /// `code` in place of the plugin of its name, or added.
     #[must_use]
     pub fn with_plugin(mut self, code: PluginCode) -> Self {
-        self.crates.insert(code.crate_name);
+        self.units.insert(code.unit());
         self.plugins.insert(code.name, code);
         self
     }
@@ -259,10 +273,16 @@ impl CodeManifest {
 #[derive(Clone, Debug, Default)]
 pub struct CodeManifest {
     plugins: BTreeMap<&'static str, PluginCode>,
-    /// The crates these plugins come from: a plugin of one of them that is
-    /// missing from an incoming manifest was removed by the edit.
-    crates: BTreeSet<&'static str>,
+    /// The compilation units these plugins come from: a plugin of one of
+    /// them that is missing from an incoming manifest was removed by the
+    /// edit. Units, not crate names: dx recompiles a package's binary
+    /// without its library, and the two share a crate name.
+    units: BTreeSet<Unit>,
 }
+
+/// A compilation unit: a crate name, and the binary target when it is one
+/// (`CARGO_BIN_NAME`; `None` for a library).
+type Unit = (&'static str, Option<&'static str>);
 
 impl CodeManifest {
     /// The manifest built from these submissions: each registration joined
@@ -282,6 +302,7 @@ impl CodeManifest {
                 name: s.name,
                 type_id: (r.type_id)(),
                 crate_name: s.crate_name,
+                bin_name: s.bin_name,
                 struct_hash: s.code,
                 state: s.state,
                 blocks: BTreeMap::new(),
@@ -298,7 +319,7 @@ impl CodeManifest {
             for hashes in code.blocks.values_mut() {
                 hashes.sort_unstable();
             }
-            m.crates.insert(s.crate_name);
+            m.units.insert((s.crate_name, s.bin_name));
             m.plugins.insert(s.name, code);
         }
         m
@@ -334,9 +355,10 @@ impl CodeManifest {
 
     /// What changes from `self` (the code running) to `incoming` (a
     /// patch's), sorted by plugin name: plugins whose code changed, plugins
-    /// new in `incoming`, and plugins of a crate `incoming` recompiled that
-    /// it no longer has. A plugin whose crate `incoming` does not contain is
-    /// unchanged.
+    /// new in `incoming`, and plugins of a compilation unit `incoming`
+    /// recompiled that it no longer has. A plugin whose unit `incoming` does
+    /// not describe is unchanged, even when another unit of its crate name
+    /// (the binary beside its library) is there.
     pub fn diff(&self, incoming: &CodeManifest) -> Vec<PluginChange> {
         let mut changes = Vec::new();
         for (name, new) in &incoming.plugins {
@@ -350,7 +372,7 @@ impl CodeManifest {
             }));
         }
         for (name, old) in &self.plugins {
-            if incoming.crates.contains(old.crate_name) && !incoming.plugins.contains_key(name) {
+            if incoming.units.contains(&old.unit()) && !incoming.plugins.contains_key(name) {
                 changes.push(PluginChange {
                     plugin: (*name).to_owned(),
                     kind: ChangeKind::Removed,
@@ -371,7 +393,7 @@ impl CodeManifest {
         }
         m.plugins
             .extend(incoming.plugins.iter().map(|(k, v)| (*k, v.clone())));
-        m.crates.extend(incoming.crates.iter().copied());
+        m.units.extend(incoming.units.iter().copied());
         m
     }
 }

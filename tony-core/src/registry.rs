@@ -42,6 +42,9 @@ pub struct StructCode {
     pub name: &'static str,
     /// The crate that defines it (`CARGO_CRATE_NAME`).
     pub crate_name: &'static str,
+    /// The binary target that defines it (`CARGO_BIN_NAME`), `None` in a
+    /// library: a package's library and binary share one crate name.
+    pub bin_name: Option<&'static str>,
     /// Hash of the attribute's arguments and the struct item.
     pub code: u64,
     /// The state fingerprint.

@@ -272,6 +272,7 @@ tony_core::__private::inventory::submit! {
         &tony_core::__private::StructCode {
             name: "submitted-by-hand",
             crate_name: "resolve",
+            bin_name: None,
             code: 1,
             state: 2,
         },

@@ -197,6 +197,7 @@ fn plugin_struct(p: &Plugin<'_>, source: &Source) -> TokenStream {
                     &::tony_core::__private::StructCode {
                         name: #name,
                         crate_name: ::core::env!("CARGO_CRATE_NAME"),
+                        bin_name: ::core::option_env!("CARGO_BIN_NAME"),
                         code: #code,
                         state: #state,
                     },

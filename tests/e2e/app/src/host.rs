@@ -1,6 +1,7 @@
 //! The host loop's body: edited by the catalogue like any other code.
 
 use tony_core::PluginSystem;
+use tony_e2e_app::LibSide;
 use tony_e2e_plugins::Base;
 
 use crate::counter::Counter;
@@ -17,6 +18,10 @@ pub fn tick(system: &PluginSystem, round: u64) {
         show(user),
         show(base)
     );
+    // The package's library target, on a line of its own (the catalogue
+    // edits the line above).
+    let libside = system.with_mut::<LibSide, _>(LibSide::tick);
+    println!("LIB libside[{}]", show(libside));
 }
 
 fn show<E: std::fmt::Debug>(r: Result<String, E>) -> String {
