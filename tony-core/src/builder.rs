@@ -1,4 +1,4 @@
-//! [`PluginSystemBuilder`]: the seed's `initializePluginSystem`, as a builder.
+//! [`PluginSystemBuilder`]: how a [`PluginSystem`] is configured and built.
 
 use std::any::Any;
 use std::sync::Arc;
@@ -19,7 +19,7 @@ use crate::validate::Validator;
 type Selector = Box<dyn Fn(&Metadata) -> bool>;
 
 impl PluginSystem {
-    /// Starts building a system (the seed's `initializePluginSystem`).
+    /// Starts building a system.
     pub fn builder() -> PluginSystemBuilder {
         PluginSystemBuilder::default()
     }

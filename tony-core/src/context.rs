@@ -118,8 +118,8 @@ impl<'a> Context<'a> {
         self.host.service(TypeId::of::<S>())?.downcast::<S>().ok()
     }
 
-    /// A declared dependency, if it is active and in range (the seed's
-    /// `getDependency`). `None` for an absent optional dependency.
+    /// A declared dependency, if it is active and in range. `None` for an
+    /// absent optional dependency.
     pub fn dependency(&self, name: &str) -> Option<DependencyRef<'a>> {
         let dep = self.plugin.dependencies().iter().find(|d| d.name == name)?;
         let (metadata, active) = self.host.plugin(name)?;

@@ -50,7 +50,7 @@ pub enum Event {
         /// How the state came back.
         how: StateRestore,
     },
-    /// A reload succeeded; the seed's `PLUGIN_RELOADED`.
+    /// A reload succeeded.
     ReloadCompleted(Box<ReloadResult>),
     /// A reload failed and was rolled back.
     ReloadFailed(Box<ReloadResult>),
@@ -70,7 +70,7 @@ pub enum Event {
         /// The plugins whose table changed.
         plugins: Vec<String>,
     },
-    /// Something went wrong outside a reload result; the seed's `ERROR_OCCURRED`.
+    /// Something went wrong outside a reload result.
     Error {
         /// The part of the system that failed.
         source: ErrorSource,
@@ -87,7 +87,7 @@ pub enum Event {
 pub enum ErrorSource {
     /// A lifecycle hook outside a reload (load, unload).
     Lifecycle,
-    /// A reload transaction (the seed's `'hot-reload'`).
+    /// A reload transaction.
     HotReload,
     /// The configuration file.
     Config,
@@ -173,7 +173,7 @@ impl Event {
 ///
 /// let system = PluginSystem::builder().register_inventory(false).build()?;
 /// let (tx, rx) = mpsc::channel();
-/// system.subscribe_all(tx);                                  // the seed's '*'
+/// system.subscribe_all(tx);                                  // every event
 /// system.subscribe(EventKind::ReloadFailed, |e: &Event| {    // one kind
 ///     eprintln!("reload failed: {e:?}");
 /// });

@@ -1,6 +1,5 @@
 //! Snapshots by hand: [`PluginSystem::create_state_snapshot`] and
-//! [`PluginSystem::restore_state_snapshot`] (the seed's
-//! `createStateSnapshot` / `restoreStateSnapshot`).
+//! [`PluginSystem::restore_state_snapshot`].
 
 use crate::access::{AccessError, OnTxn};
 use crate::containment::contain;
@@ -10,7 +9,7 @@ use crate::swap::RestoreSnapshot;
 use crate::system::{Error, PluginSystem};
 
 impl PluginSystem {
-    /// Takes a snapshot of `name`'s state now (the seed's `createStateSnapshot`).
+    /// Takes a snapshot of `name`'s state now.
     ///
     /// Waits while a reload holds the plugin. From inside typed access to the
     /// same plugin it is refused ([`Error::Reentrant`]).
@@ -57,8 +56,7 @@ impl PluginSystem {
         }
     }
 
-    /// Puts `snapshot` back into its plugin, as a reload transaction (the
-    /// seed's `restoreStateSnapshot`): the plugin is rebuilt from the
+    /// Puts `snapshot` back into its plugin, as a reload transaction: the plugin is rebuilt from the
     /// snapshot (migrated if its layout changed since) and reactivated; on
     /// failure it keeps its current state. A snapshot of another layout, for
     /// a plugin without migration, is refused and changes nothing.

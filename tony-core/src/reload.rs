@@ -1,4 +1,4 @@
-//! [`ReloadResult`]: what a reload did, as the seed reports it, and more.
+//! [`ReloadResult`]: what a reload did, and why it failed when it did.
 
 use std::fmt;
 use std::time::Duration;
@@ -79,7 +79,7 @@ pub(crate) fn fail(plugin: &str, stage: Stage, message: impl ToString) -> Reload
     }
 }
 
-/// What a reload did (the seed's `ReloadResult`).
+/// What a reload did.
 ///
 /// On failure, the transaction was rolled back: the previous version is
 /// active again with the state it had, unless [`ReloadResult::failed`]

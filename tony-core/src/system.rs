@@ -363,8 +363,8 @@ impl PluginSystem {
         )
     }
 
-    /// Resolves `name`'s dependencies: the activation order, or the conflicts
-    /// (the seed's `resolveDependencies`).
+    /// Resolves `name`'s dependencies: the activation order, or the
+    /// conflicts.
     pub fn resolve_dependencies(&self, name: &str) -> Resolution {
         resolve::resolve(&self.engine.catalog(), &[name], &self.engine.tony_version)
     }
@@ -468,7 +468,7 @@ impl PluginSystem {
         self.engine.bus().subscribe(Some(kind), Arc::new(sink))
     }
 
-    /// Subscribes `sink` to every event (the seed's `'*'`).
+    /// Subscribes `sink` to every event, of every kind.
     pub fn subscribe_all(&self, sink: impl EventSink) -> SubscriptionId {
         self.engine.bus().subscribe(None, Arc::new(sink))
     }

@@ -1,5 +1,5 @@
-//! Custom validation of a plugin before it reloads (the seed's
-//! `validateNewPluginVersion`).
+//! Custom validation of a plugin before it reloads: a new version is
+//! checked against the running one before anything changes.
 
 use crate::metadata::Metadata;
 

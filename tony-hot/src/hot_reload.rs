@@ -19,15 +19,14 @@ pub enum Error {
     Watch(#[from] watcher::Error),
 }
 
-/// Switches hot reload on for a [`PluginSystem`] (the seed's
-/// `startHotReload`).
+/// Switches hot reload on for a [`PluginSystem`].
 ///
 /// ```no_run
 /// use tony_hot::HotReloadExt;
 ///
 /// let system = tony_core::PluginSystem::builder().build()?;
 /// system.initialize()?;
-/// let hot = system.start_hot_reload()?; // runs until dropped (`stopHotReload`)
+/// let hot = system.start_hot_reload()?; // runs until dropped
 /// for w in hot.status().watching {
 ///     println!("{} <- {}", w.plugin, w.file.display());
 /// }
@@ -56,7 +55,7 @@ pub struct WatchedPlugin {
     pub file: PathBuf,
 }
 
-/// What hot reload is doing (the seed's `getHotReloadStatus`).
+/// What hot reload is doing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HotReloadStatus {
     /// Whether hot reload runs (the configuration's `enabled`).
@@ -79,7 +78,7 @@ pub struct HotReloadStatus {
     pub patches: PatchStatus,
 }
 
-/// Hot reload, running. Stops when dropped (the seed's `stopHotReload`).
+/// Hot reload, running. Stops when dropped.
 pub struct HotReload {
     system: PluginSystem,
     enabled: bool,

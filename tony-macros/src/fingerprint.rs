@@ -31,8 +31,8 @@ const FNV_PRIME: u64 = 0x0100_0000_01b3;
 struct Fnv64(u64);
 
 impl Fnv64 {
-    /// A hasher seeded with a domain, so that different kinds of hashes of
-    /// the same tokens never coincide.
+    /// A hasher that starts by hashing a domain, so that different kinds
+    /// of hashes of the same tokens never coincide.
     fn new(domain: &str) -> Self {
         let mut h = Fnv64(FNV_OFFSET);
         h.str(domain);
