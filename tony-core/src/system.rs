@@ -116,7 +116,9 @@ pub enum Unload {
 /// waits while a reload holds the plugin.
 ///
 /// ```
-/// use tony_core::{BoxError, Context, Plugin, PluginState, PluginSystem, tony_plugin};
+/// use tony_core::{
+///     BoxError, Context, HotReloadConfig, Plugin, PluginState, PluginSystem, tony_plugin,
+/// };
 ///
 /// #[tony_plugin(name = "base-plugin", version = "1.2.0", stateless)]
 /// #[derive(Default)]
@@ -137,7 +139,8 @@ pub enum Unload {
 ///     }
 /// }
 ///
-/// let system = PluginSystem::builder().build()?;
+/// // The default configuration reloads dependents (whatever TONY_ENV says).
+/// let system = PluginSystem::builder().config(HotReloadConfig::default()).build()?;
 /// system.initialize()?;
 /// assert_eq!(system.resolve_dependencies("dependent-plugin").order, ["base-plugin", "dependent-plugin"]);
 /// let result = system.reload_plugin("base-plugin");
