@@ -1,5 +1,5 @@
 //! Development triggers for [Tony](tony_core): hot patches from
-//! `dx serve --hot-patch`, a debounced file watcher, live plugin
+//! `dx serve --hot-patch`, watched source roots, live plugin
 //! configuration, and source tracking — all turned into tony-core reload
 //! transactions.
 //!
@@ -27,7 +27,4 @@ pub use hot_reload::{Error, HotReload, HotReloadExt, HotReloadStatus, WatchedPlu
 pub use patch::{IntakeState, PatchStatus};
 #[cfg(feature = "patch")]
 pub use patch::{PatchError, PatchSwap, apply_patch_transaction, testing};
-pub use watcher::{
-    ChangeEvent, ChangeKind, ChangeSink, DEFAULT_DEBOUNCE, DEFAULT_IGNORE, Error as WatchError,
-    FileWatcher, WatchState, WatcherConfig,
-};
+pub use watcher::WatchState;
