@@ -364,7 +364,7 @@ fn a_git_checkout_is_one_save_per_changed_file() {
 
 #[cfg(unix)]
 #[test]
-fn a_fifo_is_never_read() {
+fn a_fifo_or_a_device_is_never_read() {
     let mkfifo = |path: &Path| {
         std::process::Command::new("mkfifo")
             .arg(path)
@@ -381,6 +381,8 @@ fn a_fifo_is_never_read() {
         return;
     }
     assert!(mkfifo(&f.path("p/after.rs")));
+    // A device, reached through a link with a watched extension.
+    std::os::unix::fs::symlink("/dev/null", f.path("p/device.rs")).unwrap();
     f.assert_quiet();
     // Opening a FIFO would have blocked the watcher: it still sees saves.
     f.write("p/counter.rs", "// v1\n");
