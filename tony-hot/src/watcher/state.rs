@@ -165,8 +165,11 @@ impl State {
         for path in paths {
             if dir_id(path).is_some() {
                 // A new directory: what it already holds came with no event.
-                if !self.dirs.contains_key(path) && self.needs(path) {
-                    let _ = self.walk(path, Some(&mut out));
+                if !self.dirs.contains_key(path)
+                    && self.needs(path)
+                    && let Err(error) = self.walk(path, Some(&mut out))
+                {
+                    tracing::warn!(dir = %path.display(), %error, "new directory not watched");
                 }
             } else if self.admits(path) {
                 self.check(path, &mut out);
