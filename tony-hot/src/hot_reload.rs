@@ -11,15 +11,14 @@ use crate::patch::{PatchIntake, PatchStatus};
 pub use crate::watcher::Error;
 use crate::watcher::{Change, FileWatcher, Root, WatchState};
 
-/// Switches hot reload on for a [`PluginSystem`] (the seed's
-/// `startHotReload`).
+/// Switches hot reload on for a [`PluginSystem`].
 ///
 /// ```no_run
 /// use tony_hot::HotReloadExt;
 ///
 /// let system = tony_core::PluginSystem::builder().build()?;
 /// system.initialize()?;
-/// let hot = system.start_hot_reload()?; // runs until dropped (`stopHotReload`)
+/// let hot = system.start_hot_reload()?; // runs until dropped
 /// for w in hot.status().watching {
 ///     println!("{} <- {}", w.plugin, w.file.display());
 /// }
@@ -60,7 +59,7 @@ impl WatchedPlugin {
     }
 }
 
-/// What hot reload is doing (the seed's `getHotReloadStatus`).
+/// What hot reload is doing.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct HotReloadStatus {
@@ -90,7 +89,7 @@ pub struct HotReloadStatus {
     pub patches: PatchStatus,
 }
 
-/// Hot reload, running. Stops when dropped (the seed's `stopHotReload`).
+/// Hot reload, running. Stops when dropped.
 pub struct HotReload {
     system: PluginSystem,
     enabled: bool,
