@@ -56,11 +56,13 @@ pub enum Event {
     ReloadFailed(Box<ReloadResult>),
     /// A hot patch was received and handled.
     PatchApplied(Box<PatchReceipt>),
-    /// Plugin source files changed on disk.
+    /// A watched source file was saved (or created, or removed): one event per file and save.
     SourceChanged {
-        /// The changed file.
+        /// The file.
         path: PathBuf,
-        /// The plugins defined in it.
+        /// The plugins whose source tree holds it: those defined in it, else those of the
+        /// nearest directory above it that holds plugin source files; empty for code outside
+        /// every plugin's tree.
         plugins: Vec<String>,
     },
     /// The plugin configuration file changed and was applied.

@@ -5,19 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use tony_core::{ErrorSource, Event, PluginSystem};
+use tony_core::{ErrorSource, Event, HotReloadConfig, PluginSystem};
 
 use crate::patch::{PatchIntake, PatchStatus};
-use crate::watcher::{self, ChangeEvent, ChangeSink, FileWatcher, WatchState, WatcherConfig};
-
-/// Why hot reload could not start.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// A directory or file could not be watched.
-    #[error(transparent)]
-    Watch(#[from] watcher::Error),
-}
+pub use crate::watcher::Error;
+use crate::watcher::{Change, FileWatcher, Root, WatchState};
 
 /// Switches hot reload on for a [`PluginSystem`].
 ///
@@ -46,34 +38,53 @@ impl HotReloadExt for PluginSystem {
     }
 }
 
-/// A plugin source file being watched.
+/// A plugin and the source file it was compiled from.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct WatchedPlugin {
     /// The plugin.
     pub plugin: String,
-    /// Its source file (recorded by `#[tony_plugin]`).
+    /// Its source file (recorded by `#[tony_plugin]`), canonical when it
+    /// exists.
     pub file: PathBuf,
+}
+
+impl WatchedPlugin {
+    /// A plugin and its source file.
+    pub fn new(plugin: impl Into<String>, file: impl Into<PathBuf>) -> Self {
+        Self {
+            plugin: plugin.into(),
+            file: file.into(),
+        }
+    }
 }
 
 /// What hot reload is doing.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct HotReloadStatus {
     /// Whether hot reload runs (the configuration's `enabled`).
     pub enabled: bool,
-    /// Every plugin whose source file is watched right now.
+    /// Every plugin whose source file is watched right now: it lies in a
+    /// watched source root, and `recursive`, `extensions` and `ignore`
+    /// admit it.
     pub watching: Vec<WatchedPlugin>,
-    /// Plugins whose source file could not be found (built elsewhere?), or
-    /// whose directory is gone for now (deleted by a `git checkout`; it is
-    /// watched again when it reappears, see `watched`).
+    /// Every other plugin: its source file is missing (built elsewhere?),
+    /// outside the source roots, excluded by the settings, or its root is
+    /// waiting for a deleted directory to reappear (see `watched`).
     pub unwatched: Vec<WatchedPlugin>,
     /// The plugin configuration file, when one is watched (a relative path
     /// from the configuration is resolved against the working directory at
     /// start).
     pub config_file: Option<PathBuf>,
-    /// Every path the watchers hold (plugin source directories, the
-    /// configuration file or its directory) and whether it is watched right
-    /// now or waiting for a deleted directory to reappear.
+    /// Every path watched: the source roots (each with its subdirectories
+    /// when `recursive`, minus the ignored ones) and the configuration
+    /// file, with whether each is watched right now or waiting for a
+    /// deleted directory to reappear.
     pub watched: BTreeMap<PathBuf, WatchState>,
+    /// How many directories are watched, one operating-system watch each
+    /// (an inotify watch on Linux). Ignored trees cost none.
+    pub watched_dirs: usize,
     /// The hot-patch intake.
     pub patches: PatchStatus,
 }
@@ -82,12 +93,10 @@ pub struct HotReloadStatus {
 pub struct HotReload {
     system: PluginSystem,
     enabled: bool,
-    watching: Vec<WatchedPlugin>,
-    unwatched: Vec<WatchedPlugin>,
+    plugins: Vec<WatchedPlugin>,
     config_file: Option<PathBuf>,
-    // Fields drop in order: watchers first, then the intake.
-    _sources: Option<FileWatcher>,
-    _config: Option<FileWatcher>,
+    // Fields drop in order: the watcher first, then the intake.
+    watcher: Option<FileWatcher>,
     intake: Option<PatchIntake>,
 }
 
@@ -105,11 +114,9 @@ impl HotReload {
         let mut hot = HotReload {
             system: system.clone(),
             enabled: config.enabled,
-            watching: Vec::new(),
-            unwatched: Vec::new(),
+            plugins: Vec::new(),
             config_file: None,
-            _sources: None,
-            _config: None,
+            watcher: None,
             intake: None,
         };
         if !config.enabled {
@@ -118,78 +125,29 @@ impl HotReload {
             );
             return Ok(hot);
         }
-        let watch_config = WatcherConfig::new()
-            .with_debounce(config.debounce)
-            .with_recursive(false)
-            .with_extensions(config.extensions.clone());
-        let watch_config = config
-            .ignore
-            .iter()
-            .fold(watch_config, |c, p| c.with_ignore(p.clone()));
-
-        let (watching, unwatched) = plugin_sources(&system);
-        hot.unwatched = unwatched;
-        if !watching.is_empty() {
-            let dirs: BTreeSet<PathBuf> = watching
-                .iter()
-                .filter_map(|w| w.file.parent().map(Path::to_path_buf))
-                .collect();
-            let watcher = FileWatcher::new(watch_config.clone(), SourceSink::new(system.clone()))?;
-            for dir in dirs {
-                watcher.watch_path(&dir)?;
-            }
-            hot._sources = Some(watcher);
-        }
-        hot.watching = watching;
-
-        if let Some(path) = config.plugin_config_path.clone() {
-            // Resolved against the working directory now, not at each change.
-            let path = std::path::absolute(&path).unwrap_or(path);
-            let ext: Vec<String> = path
-                .extension()
-                .map(|e| e.to_string_lossy().into_owned())
-                .into_iter()
-                .collect();
-            // An existing file is watched by name (a symlink is followed, and
-            // re-pointing it is noticed); a missing one through its
-            // directory, where it may be created later.
-            let (watched, expected) = match path.parent() {
-                Some(dir) if !path.exists() => {
-                    let expected = path.file_name().map(|name| canonical(dir).join(name));
-                    (dir.to_path_buf(), expected)
-                }
-                _ => (path.clone(), None),
-            };
-            let sink_system = system.clone();
-            let file = path.clone();
-            let watcher = FileWatcher::new(
-                watch_config.with_extensions(ext),
-                move |event: ChangeEvent| {
-                    let ours = expected.as_ref().is_none_or(|e| event.concerns(e));
-                    if ours && file.exists() {
-                        match sink_system.reload_plugin_config(&file) {
-                            Ok(Some(r)) if !r.success => {
-                                tracing::warn!(error = ?r.error, "configuration reload rolled back")
-                            }
-                            Ok(_) => {
-                                tracing::info!(file = %file.display(), "plugin configuration applied")
-                            }
-                            Err(e) => {
-                                tracing::warn!(error = %e, "plugin configuration rejected; the previous one stays")
-                            }
-                        }
-                    }
-                },
-            )?;
-            watcher.watch_path(&watched)?;
-            hot._config = Some(watcher);
-            hot.config_file = Some(path);
-        }
-
+        hot.plugins = plugin_sources(&system);
+        let mut roots: Vec<Root> = source_roots(&config, &hot.plugins)
+            .into_iter()
+            .map(Root::source)
+            .collect();
+        // Resolved against the working directory now, not at each change.
+        hot.config_file = (config.plugin_config_path.as_deref()).map(absolute);
+        roots.extend(hot.config_file.clone().map(Root::config));
+        let mut sink = Sink {
+            system: system.clone(),
+            owners: Owners::new(&hot.plugins, config.recursive),
+            config_file: hot.config_file.clone(),
+            explained: false,
+        };
+        hot.watcher = Some(FileWatcher::start(&config, roots, move |c| {
+            sink_change(&mut sink, c)
+        })?);
         hot.intake = Some(PatchIntake::start(system));
+        let status = hot.status();
         tracing::info!(
-            plugins = hot.watching.len(),
-            config = ?hot.config_file,
+            plugins = status.watching.len(),
+            roots = ?status.watched.keys().collect::<Vec<_>>(),
+            directories = status.watched_dirs,
             "hot reload started"
         );
         Ok(hot)
@@ -197,27 +155,16 @@ impl HotReload {
 
     /// What is watched, and the state of the patch intake.
     pub fn status(&self) -> HotReloadStatus {
-        let sources = self
-            ._sources
-            .as_ref()
-            .map(FileWatcher::watch_states)
-            .unwrap_or_default();
-        let (watching, waiting): (Vec<_>, Vec<_>) = self.watching.iter().cloned().partition(|w| {
-            w.file
-                .parent()
-                .and_then(|dir| sources.get(&canonical(dir)))
-                .is_some_and(WatchState::is_watched)
-        });
+        let watcher = self.watcher.as_ref();
+        let (watching, unwatched) = (self.plugins.iter().cloned())
+            .partition(|w| w.file.is_file() && watcher.is_some_and(|f| f.admits(&w.file)));
         HotReloadStatus {
             enabled: self.enabled,
             watching,
-            unwatched: self.unwatched.iter().cloned().chain(waiting).collect(),
+            unwatched,
             config_file: self.config_file.clone(),
-            watched: [&self._sources, &self._config]
-                .into_iter()
-                .flatten()
-                .flat_map(FileWatcher::watch_states)
-                .collect(),
+            watched: watcher.map(FileWatcher::roots).unwrap_or_default(),
+            watched_dirs: watcher.map_or(0, FileWatcher::watched_dirs),
             patches: self
                 .intake
                 .as_ref()
@@ -235,75 +182,132 @@ impl HotReload {
     pub fn stop(self) {}
 }
 
-/// Every active or registered plugin's source file, split by whether it exists.
-fn plugin_sources(system: &PluginSystem) -> (Vec<WatchedPlugin>, Vec<WatchedPlugin>) {
-    system
-        .status()
-        .into_iter()
-        .map(|s| WatchedPlugin {
-            plugin: s.name,
-            file: PathBuf::from(&*s.source.file),
-        })
-        .partition(|w| w.file.is_file())
+/// Every active or registered plugin with its source file.
+fn plugin_sources(system: &PluginSystem) -> Vec<WatchedPlugin> {
+    (system.status().into_iter())
+        .map(|s| WatchedPlugin::new(s.name, canonical(Path::new(&*s.source.file))))
+        .collect()
 }
 
-/// Turns source-file changes into [`Event::SourceChanged`], and explains once
-/// what to do when no hot patch can follow.
-struct SourceSink {
+/// The directories to watch: the ones the configuration names, else those
+/// holding plugin source files; canonical, without one inside another when
+/// recursive.
+fn source_roots(config: &HotReloadConfig, plugins: &[WatchedPlugin]) -> Vec<PathBuf> {
+    let mut roots: Vec<PathBuf> = if config.source_roots.is_empty() {
+        (plugins.iter())
+            .filter(|w| w.file.is_file())
+            .filter_map(|w| w.file.parent().map(Path::to_path_buf))
+            .collect()
+    } else {
+        (config.source_roots.iter())
+            .map(|p| canonical(&absolute(p)))
+            .collect()
+    };
+    roots.sort();
+    roots.dedup();
+    let mut kept: Vec<PathBuf> = Vec::new();
+    for root in roots {
+        if !(config.recursive && kept.iter().any(|k| root.starts_with(k))) {
+            kept.push(root);
+        }
+    }
+    kept
+}
+
+/// Which plugins a source file belongs to.
+struct Owners {
+    plugins: Vec<WatchedPlugin>,
+    recursive: bool,
+}
+
+impl Owners {
+    fn new(plugins: &[WatchedPlugin], recursive: bool) -> Self {
+        let plugins = plugins.to_vec();
+        Self { plugins, recursive }
+    }
+
+    /// The plugins defined in `file`; else those whose source files lie in
+    /// the nearest directory above it (within reach when not recursive).
+    fn of(&self, file: &Path) -> Vec<String> {
+        let named = |keep: &dyn Fn(&WatchedPlugin) -> bool| -> Vec<String> {
+            let names: BTreeSet<&str> = (self.plugins.iter())
+                .filter(|w| keep(w))
+                .map(|w| w.plugin.as_str())
+                .collect();
+            names.into_iter().map(str::to_owned).collect()
+        };
+        let defined = named(&|w| w.file == file);
+        if !defined.is_empty() {
+            return defined;
+        }
+        let nearest = (self.plugins.iter())
+            .filter_map(|w| w.file.parent())
+            .filter(|dir| file.starts_with(dir) && (self.recursive || file.parent() == Some(dir)))
+            .max_by_key(|dir| dir.components().count());
+        nearest.map_or_else(Vec::new, |dir| named(&|w| w.file.parent() == Some(dir)))
+    }
+}
+
+/// Turns the watcher's changes into events and configuration reloads, and
+/// explains once what to do when no hot patch can follow.
+struct Sink {
     system: PluginSystem,
-    /// Canonical source file -> the plugins defined in it.
-    files: BTreeMap<PathBuf, Vec<String>>,
+    owners: Owners,
+    config_file: Option<PathBuf>,
     explained: bool,
 }
 
-impl SourceSink {
-    fn new(system: PluginSystem) -> Self {
-        let mut files: BTreeMap<PathBuf, Vec<String>> = BTreeMap::new();
-        for w in plugin_sources(&system).0 {
-            files.entry(canonical(&w.file)).or_default().push(w.plugin);
+fn sink_change(sink: &mut Sink, change: Change) {
+    let path = match change {
+        Change::Config => return reload_config(&sink.system, sink.config_file.as_deref()),
+        Change::Source(path) => path,
+    };
+    let plugins = sink.owners.of(&path);
+    tracing::info!(file = %path.display(), ?plugins, "source changed");
+    tony_core::__private::emit(
+        &sink.system,
+        Event::SourceChanged {
+            path: path.clone(),
+            plugins: plugins.clone(),
+        },
+    );
+    if !crate::patch::under_dx() && !sink.explained {
+        sink.explained = true;
+        let message = format!(
+            "{} changed, but no hot patch can follow: this app is not running under dx. \
+             Run it with `dx serve --hot-patch` (and the crate's `hot` feature) to see edits live; \
+             see the Tony README, \"Hot patching\".",
+            path.display()
+        );
+        tracing::warn!("{message}");
+        tony_core::__private::emit(
+            &sink.system,
+            Event::Error {
+                source: ErrorSource::Patch,
+                plugin: plugins.first().cloned(),
+                message,
+            },
+        );
+    }
+}
+
+fn reload_config(system: &PluginSystem, file: Option<&Path>) {
+    let Some(file) = file.filter(|f| f.exists()) else {
+        return;
+    };
+    match system.reload_plugin_config(file) {
+        Ok(Some(r)) if !r.success => {
+            tracing::warn!(error = ?r.error, "configuration reload rolled back")
         }
-        SourceSink {
-            system,
-            files,
-            explained: false,
+        Ok(_) => tracing::info!(file = %file.display(), "plugin configuration applied"),
+        Err(e) => {
+            tracing::warn!(error = %e, "plugin configuration rejected; the previous one stays")
         }
     }
 }
 
-impl ChangeSink for SourceSink {
-    fn handle_event(&mut self, event: ChangeEvent) {
-        for path in &event.paths {
-            let Some(plugins) = self.files.get(path) else {
-                continue;
-            };
-            tracing::info!(file = %path.display(), ?plugins, "plugin source changed");
-            tony_core::__private::emit(
-                &self.system,
-                Event::SourceChanged {
-                    path: path.clone(),
-                    plugins: plugins.clone(),
-                },
-            );
-            if !crate::patch::under_dx() && !self.explained {
-                self.explained = true;
-                let message = format!(
-                    "{} changed, but no hot patch can follow: this app is not running under dx. \
-                     Run it with `dx serve --hot-patch` (and the crate's `hot` feature) to see edits live; \
-                     see the Tony README, \"Hot patching\".",
-                    path.display()
-                );
-                tracing::warn!("{message}");
-                tony_core::__private::emit(
-                    &self.system,
-                    Event::Error {
-                        source: ErrorSource::Patch,
-                        plugin: plugins.first().cloned(),
-                        message,
-                    },
-                );
-            }
-        }
-    }
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
 fn canonical(p: &Path) -> PathBuf {

@@ -1,5 +1,5 @@
 //! Development triggers for [Tony](tony_core): hot patches from
-//! `dx serve --hot-patch`, a debounced file watcher, live plugin
+//! `dx serve --hot-patch`, watched source roots, live plugin
 //! configuration, and source tracking — all turned into tony-core reload
 //! transactions.
 //!
@@ -32,7 +32,4 @@ pub use patch::PatchError;
 #[cfg(feature = "testing")]
 pub use patch::testing;
 pub use patch::{IntakeState, PatchStatus};
-pub use watcher::{
-    ChangeEvent, ChangeKind, ChangeSink, DEFAULT_DEBOUNCE, DEFAULT_IGNORE, Error as WatchError,
-    FileWatcher, WatchState, WatcherConfig,
-};
+pub use watcher::WatchState;

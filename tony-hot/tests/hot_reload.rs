@@ -369,7 +369,7 @@ fn a_config_directory_deleted_and_recreated_is_watched_again_and_status_says_so(
     std::fs::create_dir(&dir).unwrap();
     let system = system(config(&dir, Environment::Development));
     let hot = system.start_hot_reload().unwrap();
-    let file = std::fs::canonicalize(dir.join("plugins.toml")).unwrap();
+    let file = hot.status().config_file.unwrap();
     assert_eq!(hot.status().watched.get(&file), Some(&WatchState::Watched));
 
     // `git stash`: the directory goes away, then comes back.

@@ -1,5 +1,5 @@
-//! A relative plugin configuration path, resolved against the working
-//! directory at start. Its own test binary: it changes the process's
+//! A relative plugin configuration path and source root, resolved against
+//! the working directory at start. Its own test binary: it changes the process's
 //! working directory, which no other test may share.
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -38,6 +38,8 @@ fn a_relative_config_path_created_after_start_is_picked_up() {
     let mut c = HotReloadConfig::for_environment(Environment::Development);
     c.debounce = Duration::from_millis(50);
     c.plugin_config_path = Some("plugins.toml".into());
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    let c = c.with_source_roots(["src"]);
     let system = PluginSystem::builder()
         .config(c)
         .select(|m| m.name() == "cwd-greeter")
@@ -49,6 +51,12 @@ fn a_relative_config_path_created_after_start_is_picked_up() {
         hot.status().config_file.as_deref(),
         Some(dir.path().join("plugins.toml").as_path()),
         "resolved against the working directory at start"
+    );
+    let src = std::fs::canonicalize(dir.path().join("src")).unwrap();
+    assert!(
+        hot.status().watched[&src].is_watched(),
+        "{:?}",
+        hot.status().watched
     );
 
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -57,6 +57,7 @@ pub use preset::Environment;
 /// preserve_state = true
 /// validate_before_reload = true
 /// debounce_ms = 300                   # `debounce`, in whole milliseconds
+/// source_roots = ["src"]              # relative to the directory of this file; default: none
 /// recursive = true
 /// extensions = ["rs", "toml"]         # without the leading dot
 /// ignore = ["target/**", ".git/**"]   # glob patterns
@@ -79,18 +80,27 @@ pub struct HotReloadConfig {
     /// Whether the new version is validated (metadata, dependency ranges, validators) before the
     /// old one is touched. Default: `true`.
     pub validate_before_reload: bool,
-    /// How long file changes must stay quiet before they are acted upon. Default: 500 ms.
+    /// How long a file must stay quiet after a write before its save is acted upon: a burst of
+    /// writes is one save. Default: 500 ms.
     ///
     /// In TOML: `debounce_ms`, an integer number of milliseconds (sub-millisecond parts are
     /// dropped when serializing).
     #[serde(rename = "debounce_ms", with = "millis")]
     pub debounce: Duration,
-    /// Whether watched directories are watched with their subdirectories. Default: `true`.
+    /// The directories watched for source changes. Empty (the default): the directories the
+    /// plugins' source files are in. A relative path is resolved against the working directory
+    /// when hot reload starts (in a TOML file: against the file's directory).
+    pub source_roots: Vec<PathBuf>,
+    /// Whether the source roots are watched with their subdirectories. Default: `true`.
     pub recursive: bool,
-    /// Extensions of the files worth watching, without the leading dot.
-    /// Default: `["rs", "toml"]`.
+    /// Extensions of the source files whose saves count, without the leading dot, in any letter
+    /// case; empty: every file. Default: `["rs", "toml"]`. (The plugin configuration file counts
+    /// whatever its extension.)
     pub extensions: Vec<String>,
-    /// Glob patterns of paths never watched. Default: `["target/**", ".git/**"]`.
+    /// Glob patterns of paths under the source roots never watched. A relative pattern applies
+    /// at any depth below a root, as a `.gitignore` line does (`target/**` ignores every
+    /// `target/` of the tree); an absolute one to the absolute path. An ignored directory is
+    /// never entered, so it costs no watch. Default: `["target/**", ".git/**"]`.
     pub ignore: Vec<String>,
     /// How many times the commit of one reload is attempted, the first attempt included,
     /// before Tony rolls back and keeps the previous version running. Default: 3 (the first
@@ -114,6 +124,7 @@ impl Default for HotReloadConfig {
             preserve_state: true,
             validate_before_reload: true,
             debounce: Duration::from_millis(500),
+            source_roots: Vec::new(),
             recursive: true,
             extensions: vec!["rs".into(), "toml".into()],
             ignore: vec!["target/**".into(), ".git/**".into()],
@@ -150,6 +161,17 @@ impl HotReloadConfig {
     #[must_use]
     pub fn with_debounce(mut self, debounce: Duration) -> Self {
         self.debounce = debounce;
+        self
+    }
+
+    /// Sets [`source_roots`](Self::source_roots).
+    #[must_use]
+    pub fn with_source_roots<I>(mut self, roots: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<PathBuf>,
+    {
+        self.source_roots = roots.into_iter().map(Into::into).collect();
         self
     }
 

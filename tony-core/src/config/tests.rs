@@ -98,6 +98,7 @@ fn builders_set_their_field() {
         .with_preserve_state(false)
         .with_validate_before_reload(false)
         .with_debounce(ms(42))
+        .with_source_roots(["src"])
         .with_recursive(false)
         .with_extensions(["rs"])
         .with_ignore(vec![String::from("**/gen/**")])
@@ -109,6 +110,7 @@ fn builders_set_their_field() {
         preserve_state: false,
         validate_before_reload: false,
         debounce: ms(42),
+        source_roots: vec!["src".into()],
         recursive: false,
         extensions: vec!["rs".into()],
         ignore: vec!["**/gen/**".into()],
@@ -210,6 +212,7 @@ fn every_field_round_trips_through_a_file() {
         .with_enabled(true)
         .with_validate_before_reload(false)
         .with_debounce(ms(1234))
+        .with_source_roots(["src", "../shared"])
         .with_recursive(false)
         .with_extensions(["rs", "ron"])
         .with_ignore(["**/gen/**"])
@@ -292,17 +295,18 @@ fn error_display_names_file_line_and_key() {
 }
 
 #[test]
-fn from_toml_file_reads_and_resolves_the_plugin_config_path() {
+fn from_toml_file_reads_and_resolves_the_plugin_config_path_and_source_roots() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("hot.toml");
     fs::write(
         &path,
-        "environment = \"dev\"\nplugin_config_path = \"conf/plugins.toml\"\n",
+        "environment = \"dev\"\nplugin_config_path = \"conf/plugins.toml\"\nsource_roots = [\"src\", \"/abs\"]\n",
     )
     .unwrap();
     let c = HotReloadConfig::from_toml_file(&path).unwrap();
     let expected = HotReloadConfig::for_environment(Environment::Development)
-        .with_plugin_config_path(dir.path().join("conf/plugins.toml"));
+        .with_plugin_config_path(dir.path().join("conf/plugins.toml"))
+        .with_source_roots([dir.path().join("src"), "/abs".into()]);
     assert_eq!(c, expected);
 
     fs::write(&path, "plugin_config_path = \"/etc/tony/plugins.toml\"\n").unwrap();

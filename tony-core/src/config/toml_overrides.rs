@@ -16,7 +16,8 @@ use super::preset::Environment;
 impl HotReloadConfig {
     /// Reads a TOML config file (format: [`HotReloadConfig`](HotReloadConfig#toml-format)).
     ///
-    /// A relative `plugin_config_path` is resolved against the directory of `path`.
+    /// A relative `plugin_config_path` or `source_roots` entry is resolved against the directory
+    /// of `path`.
     ///
     /// # Errors
     ///
@@ -41,17 +42,20 @@ impl HotReloadConfig {
             source,
         })?;
         let mut config = Self::from_toml_str(&text, path)?;
-        if let (Some(plugins), Some(dir)) = (&mut config.plugin_config_path, path.parent())
-            && plugins.is_relative()
-        {
-            *plugins = dir.join(&*plugins);
+        if let Some(dir) = path.parent() {
+            let paths = config.plugin_config_path.iter_mut();
+            for p in paths.chain(&mut config.source_roots) {
+                if p.is_relative() {
+                    *p = dir.join(&*p);
+                }
+            }
         }
         tracing::debug!(path = %path.display(), "read hot-reload config");
         Ok(config)
     }
 
     /// Parses a TOML config (format: [`HotReloadConfig`](HotReloadConfig#toml-format)); `origin`
-    /// names it in errors. A relative `plugin_config_path` is kept as written.
+    /// names it in errors. Relative paths are kept as written.
     ///
     /// # Errors
     ///
@@ -110,6 +114,7 @@ struct FileOverrides {
     preserve_state: Option<bool>,
     validate_before_reload: Option<bool>,
     debounce_ms: Option<u64>,
+    source_roots: Option<Vec<PathBuf>>,
     recursive: Option<bool>,
     extensions: Option<Vec<String>>,
     ignore: Option<Vec<String>>,
@@ -130,6 +135,7 @@ impl FileOverrides {
             enabled,
             preserve_state,
             validate_before_reload,
+            source_roots,
             recursive,
             extensions,
             ignore,

@@ -1,42 +1,46 @@
-//! Extension filter and ignore globs.
+//! `extensions` and `ignore` of a [`HotReloadConfig`], compiled.
 
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
-
-use super::{Error, WatcherConfig};
+use tony_core::HotReloadConfig;
 
 /// A child name no pattern is expected to mention: a directory is ignored
-/// as a whole when a path inside it, named like this, would be ignored.
+/// as a whole when a path inside it, named like this, would be ignored
+/// (`target/**` says nothing of `target` itself).
 const PROBE: &str = "\u{1}tony-probe\u{1}";
 
-/// The compiled `extensions` and `ignore` of a [`WatcherConfig`].
+/// Which files under a root are worth reporting, and which directories are
+/// worth entering.
 #[derive(Debug)]
 pub(crate) struct Filter {
-    /// Lower-case, without the dot; empty: all.
+    /// Lower-case, without the dot; empty: every file.
     extensions: Vec<String>,
-    /// Patterns matched against the path relative to a watched root.
+    /// Matched against the path below the root, from any of its
+    /// directories on (as a `.gitignore` line is): `target/**` ignores
+    /// every `target/` of the tree.
     relative: GlobSet,
-    /// Patterns matched against the absolute path.
+    /// Matched against the absolute path.
     absolute: GlobSet,
 }
 
+/// An `ignore` pattern that is not a valid glob.
+#[derive(Debug)]
+pub(crate) struct InvalidPattern {
+    pub(crate) pattern: String,
+    pub(crate) source: globset::Error,
+}
+
 impl Filter {
-    pub(crate) fn new(config: &WatcherConfig) -> Result<Self, Error> {
-        let extensions = config
-            .extensions
-            .iter()
+    pub(crate) fn new(config: &HotReloadConfig) -> Result<Self, InvalidPattern> {
+        let extensions = (config.extensions.iter())
             .map(|e| e.trim_start_matches('.').to_ascii_lowercase())
             .filter(|e| !e.is_empty())
             .collect();
-        let mut relative = GlobSetBuilder::new();
-        let mut absolute = GlobSetBuilder::new();
+        let (mut relative, mut absolute) = (GlobSetBuilder::new(), GlobSetBuilder::new());
         for pattern in &config.ignore {
             let trimmed = pattern.strip_prefix("./").unwrap_or(pattern);
-            if trimmed.is_empty() {
-                continue;
-            }
-            let glob = Glob::new(trimmed).map_err(|source| Error::InvalidPattern {
+            let glob = Glob::new(trimmed).map_err(|source| InvalidPattern {
                 pattern: pattern.clone(),
                 source,
             })?;
@@ -47,7 +51,7 @@ impl Filter {
             }
         }
         let build = |set: GlobSetBuilder| {
-            set.build().map_err(|source| Error::InvalidPattern {
+            set.build().map_err(|source| InvalidPattern {
                 pattern: config.ignore.join(", "),
                 source,
             })
@@ -59,28 +63,25 @@ impl Filter {
         })
     }
 
-    /// Whether `path` (`relative` to its watched root) is ignored. A
-    /// directory also counts as ignored when everything inside it would be.
-    pub(crate) fn is_ignored(&self, relative: &Path, absolute: &Path, is_dir: bool) -> bool {
+    /// Whether `path`, `relative` to its root, is ignored; a directory is
+    /// ignored when everything in it would be.
+    pub(crate) fn ignores(&self, relative: &Path, absolute: &Path, is_dir: bool) -> bool {
         let hit = |rel: &Path, abs: &Path| {
-            (!self.relative.is_empty()
-                && rel
-                    .ancestors()
-                    .filter(|a| !a.as_os_str().is_empty())
-                    .any(|a| self.relative.is_match(a)))
-                || (!self.absolute.is_empty() && abs.ancestors().any(|a| self.absolute.is_match(a)))
+            let names: Vec<Component<'_>> = rel.components().collect();
+            (0..names.len()).any(|i| {
+                let below: PathBuf = names[i..].iter().collect();
+                self.relative.is_match(&below)
+            }) || self.absolute.is_match(abs)
         };
         hit(relative, absolute) || (is_dir && hit(&relative.join(PROBE), &absolute.join(PROBE)))
     }
 
-    /// Whether a file at `path` has one of the configured extensions.
-    pub(crate) fn extension_allows(&self, path: &Path) -> bool {
-        if self.extensions.is_empty() {
-            return true;
-        }
-        path.extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| self.extensions.iter().any(|x| x.eq_ignore_ascii_case(e)))
+    /// Whether a file at `path` has one of the extensions (any, if none
+    /// are set).
+    pub(crate) fn allows(&self, path: &Path) -> bool {
+        let ext = path.extension().and_then(|e| e.to_str());
+        self.extensions.is_empty()
+            || ext.is_some_and(|e| self.extensions.iter().any(|x| x.eq_ignore_ascii_case(e)))
     }
 }
 
@@ -90,72 +91,56 @@ mod tests {
 
     use super::*;
 
-    fn filter(config: WatcherConfig) -> Filter {
+    fn filter(ignore: &[&str], extensions: &[&str]) -> Filter {
+        let config = HotReloadConfig::default()
+            .with_ignore(ignore.iter().copied())
+            .with_extensions(extensions.iter().copied());
         Filter::new(&config).unwrap()
     }
 
     #[test]
     fn default_patterns_ignore_target_and_git_at_any_depth() {
-        let f = filter(WatcherConfig::default());
-        let ignored =
-            |rel: &str, dir| f.is_ignored(Path::new(rel), &Path::new("/w").join(rel), dir);
+        let f = Filter::new(&HotReloadConfig::default()).unwrap();
+        let ignored = |rel: &str, dir| f.ignores(Path::new(rel), &Path::new("/w").join(rel), dir);
         assert!(ignored("target/debug/x.rs", false));
         assert!(ignored(".git/HEAD", false));
-        assert!(ignored("crates/a/target/x", false));
-        assert!(ignored("crates/a/.git/config", false));
+        assert!(ignored("crates/a/target/x.rs", false));
         assert!(
             ignored("target", true),
             "a directory whose content is all ignored"
         );
-        assert!(ignored("crates/a/target", true));
+        assert!(ignored("crates/a/.git", true));
         assert!(!ignored("src/target.rs", false));
-        assert!(!ignored("src", true));
         assert!(!ignored("targets/x.rs", false));
-    }
-
-    #[test]
-    fn relative_patterns_do_not_see_the_root_location() {
-        // A root that itself lies under a `target` directory is still watched.
-        let f = filter(WatcherConfig::default());
+        assert!(!ignored("src", true));
+        // The root's own place does not count: it may lie under a `target/`.
         let abs = Path::new("/home/u/target/tmp/w/src/lib.rs");
-        assert!(!f.is_ignored(Path::new("src/lib.rs"), abs, false));
+        assert!(!f.ignores(Path::new("src/lib.rs"), abs, false));
     }
 
     #[test]
-    fn user_patterns_relative_absolute_and_parents() {
-        let f = filter(
-            WatcherConfig::default()
-                .with_ignore("build")
-                .with_ignore("*.tmp")
-                .with_ignore("/abs/gen/**"),
-        );
-        assert!(f.is_ignored(
-            Path::new("build/out.rs"),
-            Path::new("/w/build/out.rs"),
-            false
-        ));
-        assert!(f.is_ignored(Path::new("a/b.tmp"), Path::new("/w/a/b.tmp"), false));
-        assert!(f.is_ignored(Path::new("x.rs"), Path::new("/abs/gen/x.rs"), false));
-        assert!(!f.is_ignored(Path::new("src/x.rs"), Path::new("/w/src/x.rs"), false));
+    fn user_patterns_relative_and_absolute() {
+        let f = filter(&["gen/**", "**/*.bak", "/abs/**"], &[]);
+        assert!(f.ignores(Path::new("a/gen/x.rs"), Path::new("/w/a/gen/x.rs"), false));
+        assert!(f.ignores(Path::new("gen"), Path::new("/w/gen"), true));
+        assert!(f.ignores(Path::new("a/b.bak"), Path::new("/w/a/b.bak"), false));
+        assert!(f.ignores(Path::new("x.rs"), Path::new("/abs/x.rs"), false));
+        assert!(!f.ignores(Path::new("src/x.rs"), Path::new("/w/src/x.rs"), false));
+        assert!(!f.ignores(Path::new("target/x.rs"), Path::new("/w/target/x.rs"), false));
     }
 
     #[test]
-    fn extensions_ignore_dot_and_case() {
-        let f = filter(WatcherConfig::default().with_extensions([".rs", "TOML"]));
-        assert!(f.extension_allows(Path::new("a/b.rs")));
-        assert!(f.extension_allows(Path::new("Cargo.toml")));
-        assert!(f.extension_allows(Path::new("X.RS")));
-        assert!(!f.extension_allows(Path::new("a.md")));
-        assert!(!f.extension_allows(Path::new("Makefile")));
-        assert!(filter(WatcherConfig::default()).extension_allows(Path::new("Makefile")));
+    fn extensions_ignore_dot_and_case_and_none_means_all() {
+        let f = filter(&[], &[".rs", "TOML"]);
+        assert!(f.allows(Path::new("a/b.rs")) && f.allows(Path::new("X.RS")));
+        assert!(f.allows(Path::new("Cargo.toml")));
+        assert!(!f.allows(Path::new("a.rs~")) && !f.allows(Path::new("Makefile")));
+        assert!(filter(&[], &[]).allows(Path::new("Makefile")));
     }
 
     #[test]
-    fn invalid_pattern_is_named() {
-        let err = Filter::new(&WatcherConfig::default().with_ignore("a/[b")).unwrap_err();
-        assert!(
-            matches!(err, Error::InvalidPattern { ref pattern, .. } if pattern == "a/[b"),
-            "{err}"
-        );
+    fn an_invalid_pattern_is_named() {
+        let config = HotReloadConfig::default().with_ignore(["a/[b"]);
+        assert_eq!(Filter::new(&config).unwrap_err().pattern, "a/[b");
     }
 }
