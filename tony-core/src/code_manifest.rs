@@ -27,6 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{LazyLock, Mutex, PoisonError};
 
 use crate::code_change::{ChangeKind, CodeDiff, PluginChange};
+pub use crate::code_check::IncomingCodeError;
 use crate::descriptor::{CodeEntry, PluginDescriptor};
 use crate::registry::Registration;
 use crate::snapshot;
@@ -112,8 +113,12 @@ impl PluginCode {
     /// The plugin's descriptor, built by *this* code. Of an incoming
     /// manifest, the functions point into the patch library: only for
     /// plugin types the running binary does not have.
-    pub fn descriptor(&self) -> PluginDescriptor {
-        PluginDescriptor::generated(self.entry)
+    ///
+    /// The code's hot entry is called contained: an error when it panics or
+    /// describes another plugin than this one.
+    pub fn descriptor(&self) -> Result<PluginDescriptor, IncomingCodeError> {
+        let own = self.checked_answer(self)?;
+        Ok(PluginDescriptor::generated_as(self.entry, own.metadata))
     }
 
     /// The descriptor a plugin type of the running binary gets from a patch
@@ -122,10 +127,23 @@ impl PluginCode {
     /// and to every later patch's), its metadata from this code, so that a
     /// version, a dependency or a description edited in the attribute is
     /// validated before the patch goes in, and shown once it is.
-    pub fn descriptor_via(&self, running: &PluginCode) -> PluginDescriptor {
+    ///
+    /// An error, and the patch must be refused, when this code's hot entry
+    /// panics or its description names another plugin or type than
+    /// `running`'s.
+    pub fn descriptor_via(
+        &self,
+        running: &PluginCode,
+    ) -> Result<PluginDescriptor, IncomingCodeError> {
         // This code's own entry, called directly: the metadata it was
         // compiled with, whatever table is installed now.
-        PluginDescriptor::generated_as(running.entry, (self.entry)().metadata)
+        let new = self.checked_answer(running)?;
+        Ok(PluginDescriptor::generated_as(running.entry, new.metadata))
+    }
+
+    /// The code's hot entry (see [`CodeEntry`]).
+    pub(crate) fn entry(&self) -> CodeEntry {
+        self.entry
     }
 
     /// What changed from `self` (old) to `new`, or `None` when nothing did.

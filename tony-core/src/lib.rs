@@ -43,6 +43,7 @@ extern crate self as tony_core;
 mod access;
 mod builder;
 mod code_change;
+mod code_check;
 pub mod code_manifest;
 mod commit;
 mod config;

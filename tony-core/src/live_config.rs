@@ -53,15 +53,14 @@ impl PluginSystem {
             None => new.plugin_names(),
         };
         for name in &changed {
-            let Some(check) = self
-                .engine
-                .descriptor(name)
-                .and_then(|d| d.vtable().check_config)
-            else {
+            let Some(descriptor) = self.engine.descriptor(name) else {
                 continue;
             };
             // The plugin's config type may have its own `Deserialize`.
-            let checked = contain(name, "config check", || Ok(check(&new, name)));
+            let checked = descriptor.vtable().and_then(|vt| match vt.check_config {
+                Some(check) => contain(name, "config check", || Ok(check(&new, name))),
+                None => Ok(Ok(())),
+            });
             let e = match checked {
                 Ok(Ok(())) => continue,
                 Ok(Err(e)) => e,
