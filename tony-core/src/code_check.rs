@@ -3,8 +3,8 @@
 //! is called contained, and what it answers must describe the plugin it
 //! claims to replace (same name, same Rust type).
 
-use crate::code_manifest::{CodeManifest, PluginCode};
-use crate::descriptor::{Generated, PluginDescriptor};
+use crate::descriptor::{CodeEntry, Generated, PluginDescriptor};
+use crate::plugin::BoxError;
 
 /// Why the code a patch brings for a plugin is refused.
 #[derive(Debug, thiserror::Error)]
@@ -38,48 +38,41 @@ pub enum IncomingCodeError {
     },
 }
 
-impl PluginCode {
-    /// What this code's own hot entry answers, called directly (the code it
-    /// was compiled with, whatever jump table is installed) and contained,
-    /// checked against the plugin it replaces: `expected`'s code, or itself
-    /// for a type the running binary does not have.
-    pub(crate) fn checked_answer(
-        &self,
-        expected: &PluginCode,
-    ) -> Result<&'static Generated, IncomingCodeError> {
-        let entry = self.entry();
-        let new = answer(self.name(), || entry())?;
-        let own = expected.entry();
-        let old = answer(expected.name(), || own())?;
-        check(self.name(), old, new)
-    }
-}
-
-impl CodeManifest {
-    /// Asks every plugin's newest code, through the jump table installed
-    /// now, for its description, contained: after a patch is installed,
-    /// each must answer, and answer for its own plugin and type. The first
-    /// that does not is the error, and the patch must be rolled back.
-    pub fn check_entries(&self) -> Result<(), IncomingCodeError> {
-        for code in self.plugins() {
-            let entry = code.entry();
-            let own = answer(code.name(), || entry())?;
-            let newest = answer(code.name(), || PluginDescriptor::newest(entry))?;
-            check(code.name(), own, newest)?;
-        }
-        Ok(())
-    }
-}
-
-/// Calls a hot entry of `plugin`'s code, contained.
-fn answer(
+/// What the hot entry `entry` of `plugin`'s incoming code answers, called
+/// directly (the code it was compiled with, whatever jump table is
+/// installed) and contained, checked against the plugin it replaces, whose
+/// own hot entry is `expected` (the same one for a type the running binary
+/// does not have).
+pub(crate) fn checked_answer(
     plugin: &str,
-    entry: impl FnOnce() -> &'static Generated,
+    entry: CodeEntry,
+    expected: CodeEntry,
 ) -> Result<&'static Generated, IncomingCodeError> {
-    PluginDescriptor::answer_with(plugin, entry).map_err(|e| IncomingCodeError::EntryFailed {
+    let new = answer(plugin, entry)?;
+    let old = answer(plugin, expected)?;
+    check(plugin, old, new)
+}
+
+/// Asks `plugin`'s newest code, through the jump table installed now, for
+/// its description, contained: it must answer, and answer for `plugin` and
+/// for the type `entry` (its own hot entry) stands for.
+pub(crate) fn check_newest(plugin: &str, entry: CodeEntry) -> Result<(), IncomingCodeError> {
+    let own = answer(plugin, entry)?;
+    let newest = PluginDescriptor::answer_with(plugin, || PluginDescriptor::newest(entry))
+        .map_err(|e| entry_failed(plugin, &e))?;
+    check(plugin, own, newest).map(drop)
+}
+
+/// Calls the hot entry `entry` of `plugin`'s code directly, contained.
+fn answer(plugin: &str, entry: CodeEntry) -> Result<&'static Generated, IncomingCodeError> {
+    PluginDescriptor::answer_with(plugin, entry).map_err(|e| entry_failed(plugin, &e))
+}
+
+fn entry_failed(plugin: &str, e: &BoxError) -> IncomingCodeError {
+    IncomingCodeError::EntryFailed {
         plugin: plugin.to_owned(),
         message: e.to_string(),
-    })
+    }
 }
 
 /// `new` must describe the plugin `old` describes: its name and its type.

@@ -27,6 +27,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{LazyLock, Mutex, PoisonError};
 
 use crate::code_change::{ChangeKind, CodeDiff, PluginChange};
+use crate::code_check;
 pub use crate::code_check::IncomingCodeError;
 use crate::descriptor::{CodeEntry, PluginDescriptor};
 use crate::registry::Registration;
@@ -117,7 +118,7 @@ impl PluginCode {
     /// The code's hot entry is called contained: an error when it panics or
     /// describes another plugin than this one.
     pub fn descriptor(&self) -> Result<PluginDescriptor, IncomingCodeError> {
-        let own = self.checked_answer(self)?;
+        let own = code_check::checked_answer(self.name, self.entry, self.entry)?;
         Ok(PluginDescriptor::generated_as(self.entry, own.metadata))
     }
 
@@ -137,13 +138,8 @@ impl PluginCode {
     ) -> Result<PluginDescriptor, IncomingCodeError> {
         // This code's own entry, called directly: the metadata it was
         // compiled with, whatever table is installed now.
-        let new = self.checked_answer(running)?;
+        let new = code_check::checked_answer(self.name, self.entry, running.entry)?;
         Ok(PluginDescriptor::generated_as(running.entry, new.metadata))
-    }
-
-    /// The code's hot entry (see [`CodeEntry`]).
-    pub(crate) fn entry(&self) -> CodeEntry {
-        self.entry
     }
 
     /// What changed from `self` (old) to `new`, or `None` when nothing did.
@@ -337,6 +333,16 @@ impl CodeManifest {
     /// Every plugin, by name.
     pub fn plugins(&self) -> impl Iterator<Item = &PluginCode> {
         self.plugins.values()
+    }
+
+    /// Asks every plugin's newest code, through the jump table installed
+    /// now, for its description, contained: after a patch is installed,
+    /// each must answer, and answer for its own plugin and type. The first
+    /// that does not is the error, and the patch must be rolled back.
+    pub fn check_entries(&self) -> Result<(), IncomingCodeError> {
+        self.plugins
+            .values()
+            .try_for_each(|code| code_check::check_newest(code.name, code.entry))
     }
 
     /// Whether the manifest has no plugin.

@@ -108,6 +108,7 @@ pub use validate::{Validation, Validator};
 
 /// Per-module error types, each naming the plugin, file or version at fault.
 pub mod error {
+    pub use crate::code_check::IncomingCodeError;
     pub use crate::config::Error as ConfigError;
     pub use crate::config_file::Error as ConfigFileError;
     pub use crate::context::Error as ContextError;

@@ -91,6 +91,22 @@ pub enum Error {
     /// inside a hook or a typed access on the same thread.
     #[error("`{0}` called from inside a plugin hook or typed access on the same thread")]
     Reentrant(&'static str),
+    /// A transaction (load, unload, reload, configuration change, ...) was
+    /// started by an event subscriber, from an event of a transaction that a
+    /// subscriber started, and so on `nesting` times already: a feedback
+    /// loop (say, a subscriber that reloads on every reload event). Refused,
+    /// and nothing changed; the transactions before it took effect.
+    #[error(
+        "`{call}` refused: an event subscriber started it from the events of a transaction \
+         that subscribers started {nesting} times in a row (a feedback loop); nothing changed"
+    )]
+    #[non_exhaustive]
+    FeedbackLoop {
+        /// The refused call.
+        call: &'static str,
+        /// How many transactions the chain had started when this one was refused.
+        nesting: u32,
+    },
     /// The plugin could not be borrowed (e.g. waiting would deadlock).
     #[error(transparent)]
     Access(#[from] AccessError),
@@ -159,7 +175,13 @@ impl std::fmt::Debug for PluginSystem {
 
 /// Enters a transaction on this thread, or says which call was refused.
 pub(crate) fn enter(what: &'static str) -> Result<TxnGuard, Error> {
-    TxnGuard::enter(what).map_err(Error::Reentrant)
+    TxnGuard::enter(what).map_err(|refused| match refused {
+        reentry::Refused::Reentrant(call) => Error::Reentrant(call),
+        reentry::Refused::FeedbackLoop(call) => Error::FeedbackLoop {
+            call,
+            nesting: reentry::MAX_SUBSCRIBER_NESTING,
+        },
+    })
 }
 
 /// The outcome of a load as the single-plugin API reports it.
