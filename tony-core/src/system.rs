@@ -230,10 +230,15 @@ impl PluginSystem {
     /// Activates every registered plugin in dependency order.
     ///
     /// Plugins that fail (or whose required dependencies fail) are left out
-    /// and listed in [`Error::Incomplete`]; the others are active.
+    /// and listed in [`Error::Incomplete`]; the others are active. First
+    /// emits an [`Event::UnknownConfigTable`] for each table of the plugin
+    /// configuration file in force that names no registered plugin.
     pub fn initialize(&self) -> Result<(), Error> {
         let _g = enter("initialize")?;
         let _t = self.engine.txn();
+        if let Some(file) = self.engine.plugin_config_file() {
+            self.report_unknown_tables(&file, false);
+        }
         let names = self.engine.names();
         let roots: Vec<&str> = names.iter().map(String::as_str).collect();
         report(lifecycle::load(&self.engine, &roots), None)

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use tony_core::{ErrorSource, Event, PluginSystem};
+use tony_core::{ErrorSource, Event, PluginSystem, UnknownTable};
 
 use crate::patch::{PatchIntake, PatchStatus};
 use crate::watcher::{self, ChangeEvent, ChangeSink, FileWatcher, WatchState, WatcherConfig};
@@ -71,6 +71,11 @@ pub struct HotReloadStatus {
     /// from the configuration is resolved against the working directory at
     /// start).
     pub config_file: Option<PathBuf>,
+    /// The tables of the plugin configuration file in force that name no
+    /// registered plugin (most often a typo), with file, line and the
+    /// closest plugin name; each was also emitted as
+    /// [`Event::UnknownConfigTable`].
+    pub config_warnings: Vec<UnknownTable>,
     /// Every path the watchers hold (plugin source directories, the
     /// configuration file or its directory) and whether it is watched right
     /// now or waiting for a deleted directory to reappear.
@@ -214,6 +219,7 @@ impl HotReload {
             watching,
             unwatched: self.unwatched.iter().cloned().chain(waiting).collect(),
             config_file: self.config_file.clone(),
+            config_warnings: self.system.unknown_config_tables(),
             watched: [&self._sources, &self._config]
                 .into_iter()
                 .flatten()
