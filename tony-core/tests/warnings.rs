@@ -50,7 +50,8 @@ fn unknown_tables(events: &Mutex<Vec<Event>>) -> Vec<UnknownTable> {
         .collect()
 }
 
-const TYPO: &str = "[plugins.greeter]\ngreeting = \"hi\"\n\n[plugins.gretter]\ngreeting = \"hey\"\n";
+const TYPO: &str =
+    "[plugins.greeter]\ngreeting = \"hi\"\n\n[plugins.gretter]\ngreeting = \"hey\"\n";
 
 #[test]
 fn an_unknown_table_in_the_file_at_start_reaches_subscribers_and_the_status() {
@@ -69,10 +70,19 @@ fn an_unknown_table_in_the_file_at_start_reaches_subscribers_and_the_status() {
     assert_eq!(seen.len(), 1, "{seen:?}");
     let t = &seen[0];
     assert_eq!(
-        (t.path.as_path(), t.plugin.as_str(), t.line, t.closest.as_deref()),
+        (
+            t.path.as_path(),
+            t.plugin.as_str(),
+            t.line,
+            t.closest.as_deref()
+        ),
         (Path::new("plugins.toml"), "gretter", 4, Some("greeter"))
     );
-    assert_eq!(system.unknown_config_tables(), seen, "the status says so too");
+    assert_eq!(
+        system.unknown_config_tables(),
+        seen,
+        "the status says so too"
+    );
 }
 
 #[test]
