@@ -46,7 +46,10 @@ fn entry_redirected(entry: fn() -> &'static Generated) -> (JumpTable, CodeManife
 /// hot entry); the table changes Alpha's `step`.
 fn described_by(entry: fn() -> &'static Generated) -> (JumpTable, CodeManifest) {
     (
-        table(vec![(hot_key(&Alpha::__tony_hot_step), hot_key(&alpha_step_v2))]),
+        table(vec![(
+            hot_key(&Alpha::__tony_hot_step),
+            hot_key(&alpha_step_v2),
+        )]),
         incoming([code_of("hp-alpha")
             .with_entry(entry)
             .with_block("", 0x5eed_0005)]),

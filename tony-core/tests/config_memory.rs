@@ -170,7 +170,7 @@ fn reading_any_accepted_config_file_peaks_under_20_mib() {
 fn measure() {
     let dir = tempfile::tempdir().unwrap();
     for (what, size, peak, ok) in largest_accepted(dir.path()) {
-        println!(
+        eprintln!(
             "{what:<28} {:>7.0} KiB  valid={ok:<5}  peak {:>5.1} MiB = {:>5.1}x the file",
             size as f64 / 1024.0,
             peak as f64 / f64::from(1 << 20),
