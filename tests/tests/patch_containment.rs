@@ -56,17 +56,31 @@ fn described_by(entry: fn() -> &'static Generated) -> (JumpTable, CodeManifest) 
     )
 }
 
-/// The patch was not kept, everything is as it was, and a good patch
-/// applies after it.
-fn nothing_lost(
-    system: &PluginSystem,
-    receipt: &PatchReceipt,
-    before: &(Vec<(String, PluginState, Fingerprints)>, u64, u64, u32),
-) {
+/// Applies `patch` to a system whose Alpha has ticked once, and checks
+/// that its receipt's note says each of `said`, that the patch was not
+/// kept, that everything is as it was, and that a good patch applies after
+/// it. Returns how many times Alpha's `activate` ran during the bad patch.
+fn not_kept(patch: (JumpTable, CodeManifest), said: &[&str]) -> u32 {
+    let _serial = serial();
+    let system = system(config(2));
+    tick(&system);
+    let before = observe(&system);
+    let activations = count(&ALPHA_ACTIVATED);
+
+    let receipt = apply(&system, patch);
+
+    let ran = count(&ALPHA_ACTIVATED) - activations;
     assert!(!receipt.applied, "{receipt:?}");
+    for words in said {
+        assert!(
+            receipt.note.contains(words),
+            "`{words}` in: {}",
+            receipt.note
+        );
+    }
     // A rollback reactivates the previous instances (the user's activation
     // count): everything else is as it was.
-    let now = observe(system);
+    let now = observe(&system);
     assert_eq!(
         (&now.0, now.1, now.2),
         (&before.0, before.1, before.2),
@@ -77,102 +91,61 @@ fn nothing_lost(
         "and it still reloads"
     );
 
-    let good = apply(system, alpha_edit());
+    let good = apply(&system, alpha_edit());
     assert!(good.applied, "the next patch applies: {good:?}");
     assert_eq!(system.with::<Alpha, _>(Alpha::step).unwrap(), 10);
+    ran
 }
 
 #[test]
 fn a_patch_whose_installed_hot_entry_panics_is_rolled_back() {
-    let _serial = serial();
-    let system = system(config(2));
-    tick(&system);
-    let before = observe(&system);
-
-    let receipt = apply(&system, entry_redirected(alpha_code_panics));
-
-    assert!(
-        receipt.note.contains("rolled back")
-            && receipt.note.contains("hot entry of `hp-alpha`")
-            && receipt.note.contains("the new hot entry panics"),
-        "the receipt says what panicked: {}",
-        receipt.note
+    // The receipt says what panicked.
+    not_kept(
+        entry_redirected(alpha_code_panics),
+        &[
+            "rolled back",
+            "hot entry of `hp-alpha`",
+            "the new hot entry panics",
+        ],
     );
-    nothing_lost(&system, &receipt, &before);
 }
 
 #[test]
 fn a_patch_whose_own_hot_entry_panics_is_refused_before_anything_changes() {
-    let _serial = serial();
-    let system = system(config(2));
-    tick(&system);
-    let before = observe(&system);
-    let activations = count(&ALPHA_ACTIVATED);
-
-    let receipt = apply(&system, described_by(alpha_code_panics));
-
-    assert!(
-        receipt.note.contains("refused, nothing changed")
-            && receipt.note.contains("the new hot entry panics"),
-        "{}",
-        receipt.note
+    let ran = not_kept(
+        described_by(alpha_code_panics),
+        &["refused, nothing changed", "the new hot entry panics"],
     );
-    assert_eq!(count(&ALPHA_ACTIVATED), activations, "no hook ran");
-    nothing_lost(&system, &receipt, &before);
+    assert_eq!(ran, 0, "no hook ran");
 }
 
 #[test]
 fn a_description_naming_another_plugin_is_refused() {
-    let _serial = serial();
-    let system = system(config(2));
-    tick(&system);
-    let before = observe(&system);
-
-    let receipt = apply(&system, described_by(alpha_code_is_beta));
-
-    assert!(
-        receipt.note.contains("refused, nothing changed")
-            && receipt.note.contains("describes plugin `hp-beta`"),
-        "{}",
-        receipt.note
+    let ran = not_kept(
+        described_by(alpha_code_is_beta),
+        &["refused, nothing changed", "describes plugin `hp-beta`"],
     );
-    nothing_lost(&system, &receipt, &before);
+    assert_eq!(ran, 0, "no hook ran");
 }
 
 #[test]
 fn a_description_of_another_type_under_the_same_name_is_refused() {
-    let _serial = serial();
-    let system = system(config(2));
-    tick(&system);
-    let before = observe(&system);
-
-    let receipt = apply(&system, described_by(alpha_code_with_beta_functions));
-
-    assert!(
-        receipt.note.contains("refused, nothing changed")
-            && receipt.note.contains("describes plugin `hp-alpha` of type")
-            && receipt.note.contains("Beta"),
-        "{}",
-        receipt.note
+    not_kept(
+        described_by(alpha_code_with_beta_functions),
+        &[
+            "refused, nothing changed",
+            "describes plugin `hp-alpha` of type",
+            "Beta",
+        ],
     );
-    nothing_lost(&system, &receipt, &before);
 }
 
 #[test]
 fn a_table_leading_a_hot_entry_to_another_plugin_is_rolled_back() {
-    let _serial = serial();
-    let system = system(config(2));
-    tick(&system);
-    let before = observe(&system);
-
-    let receipt = apply(&system, entry_redirected(alpha_code_is_beta));
-
-    assert!(
-        receipt.note.contains("describes plugin `hp-beta`"),
-        "{}",
-        receipt.note
+    not_kept(
+        entry_redirected(alpha_code_is_beta),
+        &["rolled back", "describes plugin `hp-beta`"],
     );
-    nothing_lost(&system, &receipt, &before);
 }
 
 #[test]
