@@ -211,6 +211,11 @@ impl Event {
 pub trait EventSink: Send + Sync + 'static {
     /// Delivers one event. Called on the thread that caused it, with no lock
     /// of the system held; a panic here is caught and logged.
+    ///
+    /// Events raised while it runs (by a reload it starts, say) are queued
+    /// and delivered after it returns, never inside it; a chain of
+    /// transactions started by subscribers from each other's events is cut
+    /// after 4 with [`FeedbackLoop`](crate::error::SystemError::FeedbackLoop).
     fn deliver(&self, event: &Event);
 }
 

@@ -93,9 +93,11 @@ pub enum Error {
     Reentrant(&'static str),
     /// A transaction (load, unload, reload, configuration change, ...) was
     /// started by an event subscriber, from an event of a transaction that a
-    /// subscriber started, and so on `nesting` times already: a feedback
+    /// subscriber started, and so on `nesting` (4) times already: a feedback
     /// loop (say, a subscriber that reloads on every reload event). Refused,
-    /// and nothing changed; the transactions before it took effect.
+    /// and nothing changed; the transactions before it took effect. A
+    /// refused reload says so in its [`ReloadResult`] (stage `validate`, a
+    /// message naming the feedback loop) and emits no event.
     #[error(
         "`{call}` refused: an event subscriber started it from the events of a transaction \
          that subscribers started {nesting} times in a row (a feedback loop); nothing changed"
