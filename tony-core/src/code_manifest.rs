@@ -27,6 +27,8 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::{LazyLock, Mutex, PoisonError};
 
 use crate::code_change::{ChangeKind, CodeDiff, PluginChange};
+use crate::code_check;
+pub use crate::code_check::IncomingCodeError;
 use crate::descriptor::{CodeEntry, PluginDescriptor};
 use crate::registry::Registration;
 use crate::snapshot;
@@ -118,8 +120,12 @@ impl PluginCode {
     /// The plugin's descriptor, built by *this* code. Of an incoming
     /// manifest, the functions point into the patch library: only for
     /// plugin types the running binary does not have.
-    pub fn descriptor(&self) -> PluginDescriptor {
-        PluginDescriptor::generated(self.entry)
+    ///
+    /// The code's hot entry is called contained: an error when it panics or
+    /// describes another plugin than this one.
+    pub fn descriptor(&self) -> Result<PluginDescriptor, IncomingCodeError> {
+        let own = code_check::checked_answer(self.name, self.entry, self.entry)?;
+        Ok(PluginDescriptor::generated_as(self.entry, own.metadata))
     }
 
     /// The descriptor a plugin type of the running binary gets from a patch
@@ -128,10 +134,18 @@ impl PluginCode {
     /// and to every later patch's), its metadata from this code, so that a
     /// version, a dependency or a description edited in the attribute is
     /// validated before the patch goes in, and shown once it is.
-    pub fn descriptor_via(&self, running: &PluginCode) -> PluginDescriptor {
+    ///
+    /// An error, and the patch must be refused, when this code's hot entry
+    /// panics or its description names another plugin or type than
+    /// `running`'s.
+    pub fn descriptor_via(
+        &self,
+        running: &PluginCode,
+    ) -> Result<PluginDescriptor, IncomingCodeError> {
         // This code's own entry, called directly: the metadata it was
         // compiled with, whatever table is installed now.
-        PluginDescriptor::generated_as(running.entry, (self.entry)().metadata)
+        let new = code_check::checked_answer(self.name, self.entry, running.entry)?;
+        Ok(PluginDescriptor::generated_as(running.entry, new.metadata))
     }
 
     /// What changed from `self` (old) to `new`, or `None` when nothing did.
@@ -346,6 +360,16 @@ impl CodeManifest {
     /// Every plugin, by name.
     pub fn plugins(&self) -> impl Iterator<Item = &PluginCode> {
         self.plugins.values()
+    }
+
+    /// Asks every plugin's newest code, through the jump table installed
+    /// now, for its description, contained: after a patch is installed,
+    /// each must answer, and answer for its own plugin and type. The first
+    /// that does not is the error, and the patch must be rolled back.
+    pub fn check_entries(&self) -> Result<(), IncomingCodeError> {
+        self.plugins
+            .values()
+            .try_for_each(|code| code_check::check_newest(code.name, code.entry))
     }
 
     /// Whether the manifest has no plugin.

@@ -162,6 +162,9 @@ fn take_one(engine: &Engine, name: &str) -> Result<Taken, (ReloadError, Option<T
     else {
         return Err((fail(name, Stage::Snapshot, "vanished"), None));
     };
+    // The code's hot entry answers before anything is taken: after a patch
+    // whose entry panics, the plugin stays as it is.
+    let vtable = descriptor.vtable();
     let old = engine.take_instance(name);
     let Some(old) = old else {
         // A failed plugin: its kept state is the last good one.
@@ -178,8 +181,7 @@ fn take_one(engine: &Engine, name: &str) -> Result<Taken, (ReloadError, Option<T
         };
     };
 
-    let save = descriptor.vtable().save;
-    let bytes = match contain(name, "snapshot", || save(&*old)) {
+    let bytes = match vtable.and_then(|vt| contain(name, "snapshot", || (vt.save)(&*old))) {
         Ok(b) => b,
         Err(e) => {
             engine.put_instance(name, old, live);
@@ -264,7 +266,9 @@ fn rebuild_and_activate(
     let descriptor = engine
         .descriptor(name)
         .ok_or_else(|| fail(name, Stage::Restore, "vanished"))?;
-    let vt = descriptor.vtable();
+    let vt = descriptor
+        .vtable()
+        .map_err(|e| fail(name, Stage::Restore, e))?;
     let snapshot = t.restore.as_ref().unwrap_or(&t.snapshot);
     let live = contain(name, "fingerprints", || Ok((vt.fingerprints)()))
         .map_err(|e| fail(name, Stage::Restore, e))?;

@@ -183,14 +183,33 @@ impl PluginDescriptor {
     }
 
     /// The functions to call now: after a hot patch of a `#[tony_plugin]`
-    /// type, the patch's. For such a type this calls its hot entry, which
-    /// only returns a reference to a `static`; the functions in the table
-    /// are user code, which callers run contained.
-    pub(crate) fn vtable(&self) -> VTable {
+    /// type, the patch's. For such a type this calls its hot entry, the new
+    /// code's own, contained: a patch whose entry panics makes this an
+    /// error the transaction rolls back, never an unwind through Tony. The
+    /// functions in the table are user code, which callers run contained.
+    pub(crate) fn vtable(&self) -> Result<VTable, BoxError> {
         match self.functions {
-            Functions::Fixed(vtable) => vtable,
-            Functions::Hot(entry) => Self::newest(entry).vtable,
+            Functions::Fixed(vtable) => Ok(vtable),
+            Functions::Hot(entry) => Ok(Self::answer(self.metadata.name(), entry)?.vtable),
         }
+    }
+
+    /// [`newest`](Self::newest), contained: what the hot entry of `plugin`'s
+    /// code generated, or what its panic said.
+    fn answer(plugin: &str, entry: CodeEntry) -> Result<&'static Generated, BoxError> {
+        Self::answer_with(plugin, || Self::newest(entry))
+    }
+
+    /// Calls `entry` (a hot entry of `plugin`'s code, generated code)
+    /// contained.
+    pub(crate) fn answer_with(
+        plugin: &str,
+        entry: impl FnOnce() -> &'static Generated,
+    ) -> Result<&'static Generated, BoxError> {
+        containment::contain(plugin, "hot entry", || Ok(entry())).map_err(|e| {
+            format!("the hot entry of `{plugin}` (which gives its description and functions) {e}")
+                .into()
+        })
     }
 
     /// What the newest code behind the hot entry `entry` generated.
@@ -212,10 +231,18 @@ impl PluginDescriptor {
         if self.type_name.is_some() {
             return self.type_name;
         }
+        let fingerprints = self.vtable().ok()?.fingerprints;
+        Self::seen_type(self.metadata.name(), fingerprints)
+    }
+
+    /// The type whose fingerprints `fingerprints` (of `plugin`'s code)
+    /// computes, as the generated function notes it; called contained.
+    pub(crate) fn seen_type(
+        plugin: &str,
+        fingerprints: fn() -> Fingerprints,
+    ) -> Option<&'static str> {
         SEEN_TYPE.with(|t| t.set(None));
-        let asked = containment::contain(self.metadata.name(), "fingerprints", || {
-            Ok((self.vtable().fingerprints)())
-        });
+        let asked = containment::contain(plugin, "fingerprints", || Ok(fingerprints()));
         let seen = SEEN_TYPE.with(|t| t.replace(None));
         asked.ok().and(seen)
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use semver::Version;
 
 use crate::code_change::PluginChange;
+use crate::config_file::UnknownTable;
 use crate::containment;
 use crate::reload::{ReloadResult, StateRestore, Trigger};
 
@@ -53,6 +54,15 @@ pub enum Event {
     /// A reload succeeded.
     ReloadCompleted(Box<ReloadResult>),
     /// A reload failed and was rolled back.
+    ///
+    /// A reload refused by validation (stage
+    /// [`Validate`](crate::Stage::Validate): a dependency missing or out of
+    /// range, a cycle, a validator's veto, a plugin not active) emits exactly
+    /// [`Event::ReloadStarted`] then this event, whose result names the
+    /// plugin, the stage and the reason, and no [`Event::Error`]. A reload
+    /// refused before it starts (called from inside a hook or typed access,
+    /// or a feedback loop of subscribers) emits nothing: the returned
+    /// [`ReloadResult`] says why.
     ReloadFailed(Box<ReloadResult>),
     /// A hot patch was received and handled.
     PatchApplied(Box<PatchReceipt>),
@@ -72,7 +82,21 @@ pub enum Event {
         /// The plugins whose table changed.
         plugins: Vec<String>,
     },
+    /// The plugin configuration file has a `[plugins.<name>]` table for a
+    /// plugin that is not registered (most often a typo): its file, line and
+    /// the closest registered name. Emitted by
+    /// [`initialize`](crate::PluginSystem::initialize) for the file in force
+    /// and each time a file is applied; the file is used all the same.
+    /// [`PluginSystem::unknown_config_tables`](crate::PluginSystem::unknown_config_tables)
+    /// lists them at any time.
+    UnknownConfigTable(UnknownTable),
     /// Something went wrong outside a reload result.
+    ///
+    /// A reload that fails, refused by validation included, is reported by
+    /// [`Event::ReloadFailed`] and never by this event; this one reports
+    /// what no [`ReloadResult`] carries: a configuration file rejected
+    /// before any reload, a plugin a rollback could not bring back, a
+    /// panicking `Drop`, a hot patch refused, a watcher failing.
     Error {
         /// The part of the system that failed.
         source: ErrorSource,
@@ -145,6 +169,7 @@ pub enum EventKind {
     PatchApplied,
     SourceChanged,
     ConfigReloaded,
+    UnknownConfigTable,
     Error,
 }
 
@@ -162,6 +187,7 @@ impl Event {
             Event::PatchApplied(_) => EventKind::PatchApplied,
             Event::SourceChanged { .. } => EventKind::SourceChanged,
             Event::ConfigReloaded { .. } => EventKind::ConfigReloaded,
+            Event::UnknownConfigTable(_) => EventKind::UnknownConfigTable,
             Event::Error { .. } => EventKind::Error,
         }
     }
@@ -187,6 +213,11 @@ impl Event {
 pub trait EventSink: Send + Sync + 'static {
     /// Delivers one event. Called on the thread that caused it, with no lock
     /// of the system held; a panic here is caught and logged.
+    ///
+    /// Events raised while it runs (by a reload it starts, say) are queued
+    /// and delivered after it returns, never inside it; a chain of
+    /// transactions started by subscribers from each other's events is cut
+    /// after 4 with [`FeedbackLoop`](crate::error::SystemError::FeedbackLoop).
     fn deliver(&self, event: &Event);
 }
 

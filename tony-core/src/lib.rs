@@ -47,6 +47,7 @@ extern crate self as tony_core;
 mod access;
 mod builder;
 mod code_change;
+mod code_check;
 mod code_manifest;
 mod commit;
 mod config;
@@ -124,6 +125,7 @@ pub use validate::{Validation, Validator};
 
 /// Per-module error types, each naming the plugin, file or version at fault.
 pub mod error {
+    pub use crate::code_check::IncomingCodeError;
     pub use crate::config::Error as ConfigError;
     pub use crate::config_file::Error as ConfigFileError;
     pub use crate::context::Error as ContextError;

@@ -108,28 +108,29 @@ fn activate(engine: &Engine, name: &str) -> Result<(), BoxError> {
     else {
         return Err(format!("unknown plugin `{name}`").into());
     };
-    let vt = descriptor.vtable();
     // Built in one contained call and activated in another, the instance
     // outside both: a panicking `activate` must not drop it while unwinding
     // (a `Drop` that panics then would abort the process).
-    let built = contain(name, "create", || {
-        let live = (vt.fingerprints)();
-        let instance = match &kept {
-            None => (vt.create)(),
-            Some(s) => match rebuild(name, &vt, live.state, s)? {
-                Some(instance) => instance,
-                None => {
-                    // As a reload does: say so, never silently.
-                    tracing::warn!(
-                        plugin = name,
-                        "its kept state was written by another state layout and it has no \
+    let built = descriptor.vtable().and_then(|vt| {
+        contain(name, "create", || {
+            let live = (vt.fingerprints)();
+            let instance = match &kept {
+                None => (vt.create)(),
+                Some(s) => match rebuild(name, &vt, live.state, s)? {
+                    Some(instance) => instance,
+                    None => {
+                        // As a reload does: say so, never silently.
+                        tracing::warn!(
+                            plugin = name,
+                            "its kept state was written by another state layout and it has no \
                          migration; started from default"
-                    );
-                    (vt.create)()
-                }
-            },
-        };
-        Ok((instance, live))
+                        );
+                        (vt.create)()
+                    }
+                },
+            };
+            Ok((instance, live))
+        })
     });
     let outcome = built.and_then(|(mut instance, live)| {
         let activated = contain(name, "activate", || {

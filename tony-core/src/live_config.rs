@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::config_file::{self, PluginConfigFile};
+use crate::config_file::{self, PluginConfigFile, UnknownTable};
 use crate::containment::contain;
 use crate::events::{ErrorSource, Event};
 use crate::reload::{ReloadResult, Trigger};
@@ -46,22 +46,21 @@ impl PluginSystem {
     ) -> Result<Option<ReloadResult>, Error> {
         let _g = enter("apply_plugin_config")?;
         let _t = self.engine.txn();
-        new.warn_unknown_tables(self.engine.names().iter().map(String::as_str));
+        self.report_unknown_tables(&new, true);
         let old = self.engine.plugin_config_file();
         let changed = match &old {
             Some(old) => PluginConfigFile::changed_plugins(old, &new),
             None => new.plugin_names(),
         };
         for name in &changed {
-            let Some(check) = self
-                .engine
-                .descriptor(name)
-                .and_then(|d| d.vtable().check_config)
-            else {
+            let Some(descriptor) = self.engine.descriptor(name) else {
                 continue;
             };
             // The plugin's config type may have its own `Deserialize`.
-            let checked = contain(name, "config check", || Ok(check(&new, name)));
+            let checked = descriptor.vtable().and_then(|vt| match vt.check_config {
+                Some(check) => contain(name, "config check", || Ok(check(&new, name))),
+                None => Ok(Ok(())),
+            });
             let e = match checked {
                 Ok(Ok(())) => continue,
                 Ok(Err(e)) => e,
@@ -101,6 +100,32 @@ impl PluginSystem {
             plugin: plugin.map(str::to_owned),
             message: e.to_string(),
         });
+    }
+
+    /// The tables of the plugin configuration file in force whose plugin is
+    /// not registered (most often a typo), with their file, line and the
+    /// closest registered name; empty without a file. Each was also emitted
+    /// as an [`Event::UnknownConfigTable`].
+    pub fn unknown_config_tables(&self) -> Vec<UnknownTable> {
+        self.engine
+            .plugin_config_file()
+            .map(|file| file.unknown_tables(self.engine.names().iter().map(String::as_str)))
+            .unwrap_or_default()
+    }
+
+    /// Emits an [`Event::UnknownConfigTable`] for each unknown table of
+    /// `file`, logged too unless it was already (when the system was built).
+    pub(crate) fn report_unknown_tables(&self, file: &PluginConfigFile, log: bool) {
+        let names = self.engine.names();
+        let known = names.iter().map(String::as_str);
+        let unknown = if log {
+            file.warn_unknown_tables(known)
+        } else {
+            file.unknown_tables(known)
+        };
+        for table in unknown {
+            self.emit(Event::UnknownConfigTable(table));
+        }
     }
 
     /// The path of the plugin configuration file, from the configuration.

@@ -23,16 +23,17 @@ impl PluginSystem {
                 let Some(d) = self.engine.read(name, |e| e.descriptor.clone()) else {
                     return;
                 };
-                let save = d.vtable().save;
                 out = Some(
-                    contain(name, "snapshot", || save(instance)).map(|bytes| Snapshot {
-                        plugin: name.to_owned(),
-                        version: d.metadata.version().clone(),
-                        state_version: d.metadata.state_version(),
-                        fingerprint: live.state,
-                        bytes,
-                        taken_at: std::time::SystemTime::now(),
-                    }),
+                    d.vtable()
+                        .and_then(|vt| contain(name, "snapshot", || (vt.save)(instance)))
+                        .map(|bytes| Snapshot {
+                            plugin: name.to_owned(),
+                            version: d.metadata.version().clone(),
+                            state_version: d.metadata.state_version(),
+                            fingerprint: live.state,
+                            bytes,
+                            taken_at: std::time::SystemTime::now(),
+                        }),
                 );
             });
         match lent {

@@ -6,13 +6,48 @@
 //! a typed access, and a thread cannot borrow a plugin it already borrows.
 //! Events emitted while the thread is busy are queued and delivered once it
 //! holds nothing, so a subscriber never runs while this thread holds a lock or
-//! a plugin another thread may need.
+//! a plugin another thread may need. Events raised while the thread delivers
+//! (by a subscriber, or a transaction a subscriber started) are queued too,
+//! and delivered by the same loop after the subscriber returns; a chain of
+//! subscriber-started transactions deeper than [`MAX_SUBSCRIBER_NESTING`] is
+//! refused as a feedback loop.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::events::{Bus, Event};
+
+/// How deep a chain of transactions started by event subscribers may go: a
+/// subscriber may start a transaction while it delivers an event of a
+/// transaction that itself was started by a subscriber, and so on, this
+/// many times; one more is refused as a feedback loop.
+pub(crate) const MAX_SUBSCRIBER_NESTING: u32 = 4;
+
+/// Events raised by subscribers beyond this many generations (a subscriber
+/// that emits on every event it receives) are dropped, with an error in
+/// the log, rather than delivered forever.
+const MAX_EVENT_GENERATIONS: u32 = 64;
+
+/// Why a transaction cannot start on this thread.
+pub(crate) enum Refused {
+    /// The thread is inside a transaction or a typed access.
+    Reentrant(&'static str),
+    /// A subscriber started it, from an event of a transaction a subscriber
+    /// started, [`MAX_SUBSCRIBER_NESTING`] times already.
+    FeedbackLoop(&'static str),
+}
+
+/// An event waiting to be delivered, with its generation: 0 when raised
+/// outside any delivery, n + 1 when raised while an event of generation n
+/// was being delivered on this thread (by its subscriber, or by a
+/// transaction the subscriber started).
+struct Queued {
+    bus: Arc<Bus>,
+    event: Event,
+    generation: u32,
+}
 
 struct Busy {
     /// The plugins this thread borrows through typed access, innermost last,
@@ -20,8 +55,12 @@ struct Busy {
     accesses: Vec<(u64, usize)>,
     /// Whether a transaction (load, unload, reload, ...) runs on this thread.
     txn: bool,
-    /// Events held back until the thread is idle.
-    outbox: Vec<(Arc<Bus>, Event)>,
+    /// Events held back until the thread is idle, oldest first.
+    outbox: VecDeque<Queued>,
+    /// The generation of the event this thread is delivering, if it is:
+    /// one delivery loop per thread, which delivers whatever its
+    /// subscribers raise too (iteratively, never recursively).
+    delivering: Option<u32>,
     /// This thread's number (see [`me`]); 0 until first asked for.
     me: u64,
 }
@@ -31,7 +70,8 @@ thread_local! {
         RefCell::new(Busy {
             accesses: Vec::new(),
             txn: false,
-            outbox: Vec::new(),
+            outbox: VecDeque::new(),
+            delivering: None,
             me: 0,
         })
     };
@@ -63,14 +103,26 @@ pub(crate) fn is_busy() -> bool {
 pub(crate) struct TxnGuard(());
 
 impl TxnGuard {
-    pub(crate) fn enter(what: &'static str) -> Result<TxnGuard, &'static str> {
-        BUSY.with_borrow_mut(|b| {
+    pub(crate) fn enter(what: &'static str) -> Result<TxnGuard, Refused> {
+        let entered = BUSY.with_borrow_mut(|b| {
             if b.txn || !b.accesses.is_empty() {
-                return Err(what);
+                return Err(Refused::Reentrant(what));
+            }
+            if b.delivering.is_some_and(|g| g >= MAX_SUBSCRIBER_NESTING) {
+                return Err(Refused::FeedbackLoop(what));
             }
             b.txn = true;
             Ok(TxnGuard(()))
-        })
+        });
+        if let Err(Refused::FeedbackLoop(call)) = &entered {
+            tracing::error!(
+                call,
+                nesting = MAX_SUBSCRIBER_NESTING,
+                "refused: event subscribers keep starting transactions from the events of the \
+                 transactions they started (a feedback loop)"
+            );
+        }
+        entered
     }
 }
 
@@ -128,37 +180,62 @@ impl Drop for AccessGuard {
     }
 }
 
-/// Delivers `event` now when the thread is idle, or once it is.
+/// Delivers `event` now when the thread is idle, or once it is. Raised
+/// while this thread delivers events (by a subscriber), it is queued and
+/// delivered by that delivery loop once the subscriber returns: a
+/// subscriber that reacts to the events it causes loops, it never recurses.
 pub(crate) fn emit(bus: &Arc<Bus>, event: Event) {
-    let queued = BUSY.with_borrow_mut(|b| {
-        if b.txn || !b.accesses.is_empty() {
-            b.outbox.push((Arc::clone(bus), event));
-            None
-        } else {
-            Some(event)
-        }
+    BUSY.with_borrow_mut(|b| {
+        let generation = b.delivering.map_or(0, |g| g + 1);
+        b.outbox.push_back(Queued {
+            bus: Arc::clone(bus),
+            event,
+            generation,
+        });
     });
-    if let Some(event) = queued {
-        bus.deliver(&event);
+    flush_if_idle();
+}
+
+/// Ends this thread's delivery loop, also if a delivery unwinds.
+struct Delivering;
+
+impl Drop for Delivering {
+    fn drop(&mut self) {
+        BUSY.with_borrow_mut(|b| b.delivering = None);
     }
 }
 
 fn flush_if_idle() {
-    loop {
-        let batch = BUSY.with_borrow_mut(|b| {
-            if b.txn || !b.accesses.is_empty() {
-                Vec::new()
-            } else {
-                std::mem::take(&mut b.outbox)
-            }
-        });
-        if batch.is_empty() {
-            return;
+    let start = BUSY.with_borrow_mut(|b| {
+        let idle = !b.txn && b.accesses.is_empty() && b.delivering.is_none();
+        let start = idle && !b.outbox.is_empty();
+        if start {
+            b.delivering = Some(0);
         }
-        // A subscriber may start a transaction; its events queue and flush
-        // on their own, then this loop picks up whatever is left.
-        for (bus, event) in batch {
-            bus.deliver(&event);
+        start
+    });
+    if !start {
+        return;
+    }
+    let _delivering = Delivering;
+    // A subscriber may start a transaction or emit: what that raises is
+    // queued (this thread is delivering) and picked up here.
+    while let Some(q) = BUSY.with_borrow_mut(|b| {
+        let q = b.outbox.pop_front();
+        if let Some(q) = &q {
+            b.delivering = Some(q.generation);
         }
+        q
+    }) {
+        if q.generation > MAX_EVENT_GENERATIONS {
+            tracing::error!(
+                kind = ?q.event.kind(),
+                generations = q.generation,
+                "event dropped: event subscribers keep raising events from the events they \
+                 receive (a feedback loop)"
+            );
+            continue;
+        }
+        q.bus.deliver(&q.event);
     }
 }

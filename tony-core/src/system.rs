@@ -91,6 +91,24 @@ pub enum Error {
     /// inside a hook or a typed access on the same thread.
     #[error("`{0}` called from inside a plugin hook or typed access on the same thread")]
     Reentrant(&'static str),
+    /// A transaction (load, unload, reload, configuration change, ...) was
+    /// started by an event subscriber, from an event of a transaction that a
+    /// subscriber started, and so on `nesting` (4) times already: a feedback
+    /// loop (say, a subscriber that reloads on every reload event). Refused,
+    /// and nothing changed; the transactions before it took effect. A
+    /// refused reload says so in its [`ReloadResult`] (stage `validate`, a
+    /// message naming the feedback loop) and emits no event.
+    #[error(
+        "`{call}` refused: an event subscriber started it from the events of a transaction \
+         that subscribers started {nesting} times in a row (a feedback loop); nothing changed"
+    )]
+    #[non_exhaustive]
+    FeedbackLoop {
+        /// The refused call.
+        call: &'static str,
+        /// How many transactions the chain had started when this one was refused.
+        nesting: u32,
+    },
     /// The plugin could not be borrowed (e.g. waiting would deadlock).
     #[error(transparent)]
     Access(#[from] AccessError),
@@ -163,7 +181,13 @@ impl std::fmt::Debug for PluginSystem {
 
 /// Enters a transaction on this thread, or says which call was refused.
 pub(crate) fn enter(what: &'static str) -> Result<TxnGuard, Error> {
-    TxnGuard::enter(what).map_err(Error::Reentrant)
+    TxnGuard::enter(what).map_err(|refused| match refused {
+        reentry::Refused::Reentrant(call) => Error::Reentrant(call),
+        reentry::Refused::FeedbackLoop(call) => Error::FeedbackLoop {
+            call,
+            nesting: reentry::MAX_SUBSCRIBER_NESTING,
+        },
+    })
 }
 
 /// The outcome of a load as the single-plugin API reports it.
@@ -212,10 +236,15 @@ impl PluginSystem {
     /// Activates every registered plugin in dependency order.
     ///
     /// Plugins that fail (or whose required dependencies fail) are left out
-    /// and listed in [`Error::Incomplete`]; the others are active.
+    /// and listed in [`Error::Incomplete`]; the others are active. First
+    /// emits an [`Event::UnknownConfigTable`] for each table of the plugin
+    /// configuration file in force that names no registered plugin.
     pub fn initialize(&self) -> Result<(), Error> {
         let _g = enter("initialize")?;
         let _t = self.engine.txn();
+        if let Some(file) = self.engine.plugin_config_file() {
+            self.report_unknown_tables(&file, false);
+        }
         let names = self.engine.names();
         let roots: Vec<&str> = names.iter().map(String::as_str).collect();
         report(lifecycle::load(&self.engine, &roots), None)

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use tony_core::{ErrorSource, Event, HotReloadConfig, PluginSystem};
+use tony_core::{ErrorSource, Event, HotReloadConfig, PluginSystem, UnknownTable};
 
 use crate::patch::{PatchIntake, PatchStatus};
 pub use crate::watcher::Error;
@@ -77,6 +77,11 @@ pub struct HotReloadStatus {
     /// from the configuration is resolved against the working directory at
     /// start).
     pub config_file: Option<PathBuf>,
+    /// The tables of the plugin configuration file in force that name no
+    /// registered plugin (most often a typo), with file, line and the
+    /// closest plugin name; each was also emitted as
+    /// [`Event::UnknownConfigTable`].
+    pub config_warnings: Vec<UnknownTable>,
     /// Every path watched: the source roots (each with its subdirectories
     /// when `recursive`, minus the ignored ones) and the configuration
     /// file, with whether each is watched right now or waiting for a
@@ -163,6 +168,7 @@ impl HotReload {
             watching,
             unwatched,
             config_file: self.config_file.clone(),
+            config_warnings: self.system.unknown_config_tables(),
             watched: watcher.map(FileWatcher::roots).unwrap_or_default(),
             watched_dirs: watcher.map_or(0, FileWatcher::watched_dirs),
             patches: self

@@ -38,6 +38,22 @@ pub enum Error {
         /// The cap, in bytes.
         limit: u64,
     },
+    /// The text has more TOML tokens (keys, values, punctuation, runs of
+    /// whitespace, comments) than [`PluginConfigFile::MAX_TOKENS`]: parsing
+    /// costs memory per token, so it is refused before it is parsed.
+    ///
+    /// [`PluginConfigFile::MAX_TOKENS`]: super::PluginConfigFile::MAX_TOKENS
+    #[error(
+        "plugin config file {} has more than {limit} TOML tokens, the cap on its complexity",
+        path.display()
+    )]
+    #[non_exhaustive]
+    TooManyTokens {
+        /// The file.
+        path: PathBuf,
+        /// The cap, in tokens.
+        limit: usize,
+    },
     /// The file is not valid TOML.
     #[error("{}:{line}:{column}: invalid TOML: {message}", path.display())]
     Syntax {

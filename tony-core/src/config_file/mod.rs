@@ -94,9 +94,22 @@ struct Layout {
 
 impl PluginConfigFile {
     /// The default cap on the size of a plugin config file read by
-    /// [`load`](Self::load): 16 MiB. A bigger file is refused with [`Error::TooLarge`]
+    /// [`load`](Self::load): 1 MiB. A bigger file is refused with [`Error::TooLarge`]
     /// before it is parsed; [`load_with_limit`](Self::load_with_limit) takes another cap.
-    pub const MAX_SIZE: u64 = 16 * 1024 * 1024;
+    pub const MAX_SIZE: u64 = 1024 * 1024;
+
+    /// The cap on the TOML tokens of a text [`parse`](Self::parse) accepts
+    /// (keys, values, punctuation, runs of whitespace, comments): 131,072.
+    ///
+    /// Parsing costs memory per token (up to about 140 bytes each, measured),
+    /// whatever their size, so the size cap alone does not bound it: 1 MiB of
+    /// `[0],` would cost about 135 MiB. The tokens are counted first, in
+    /// constant memory, and a text with more is refused with
+    /// [`Error::TooManyTokens`]. Together with [`MAX_SIZE`](Self::MAX_SIZE),
+    /// reading a file peaks at about 17 MiB at most (measured by
+    /// `tony-core/tests/config_memory.rs`). A hand-written file of this many
+    /// tokens is around 250 KiB.
+    pub const MAX_TOKENS: usize = 1 << 17;
 
     /// Reads and parses the plugin config file at `path`, at most
     /// [`MAX_SIZE`](Self::MAX_SIZE) bytes.
@@ -158,8 +171,10 @@ impl PluginConfigFile {
     ///
     /// # Errors
     ///
-    /// [`Error::Syntax`] for invalid TOML, [`Error::Layout`] for a top-level key other than
-    /// `plugins` or a plugin entry that is not a table; both name the file, line and column.
+    /// [`Error::TooManyTokens`] for a text of more than [`MAX_TOKENS`](Self::MAX_TOKENS)
+    /// tokens, [`Error::Syntax`] for invalid TOML, [`Error::Layout`] for a top-level key other
+    /// than `plugins` or a plugin entry that is not a table; both name the file, line and
+    /// column.
     ///
     /// ```
     /// use tony_core::PluginConfigFile;
@@ -169,6 +184,16 @@ impl PluginConfigFile {
     /// ```
     pub fn parse(text: impl Into<String>, path: impl Into<PathBuf>) -> Result<Self, Error> {
         let (text, path) = (text.into(), path.into());
+        let tokens = toml_parser::Source::new(&text)
+            .lex()
+            .take(Self::MAX_TOKENS + 1)
+            .count();
+        if tokens > Self::MAX_TOKENS {
+            return Err(Error::TooManyTokens {
+                path,
+                limit: Self::MAX_TOKENS,
+            });
+        }
         let lines = LineIndex::new(&text);
         let doc = parse_doc(&text).map_err(|err| syntax_error(&path, &text, &lines, &err))?;
         let mut places: BTreeMap<String, (usize, (usize, usize))> = BTreeMap::new();

@@ -42,6 +42,9 @@ pub mod testing {
     /// exposed for tests only.
     #[doc(hidden)]
     pub use super::intake::{Intake, classify};
+    /// The patch thread's loop, fed by the test.
+    #[doc(hidden)]
+    pub use super::worker::run_intake;
 }
 
 /// Whether hot patches can arrive.

@@ -72,7 +72,12 @@ impl Swap for PatchSwap {
         if self.applied {
             tony_core::__private::commit_running(self.manifests.1.clone());
         }
-        Ok(outcome?)
+        outcome?;
+        // Installed: every plugin's newest code must answer for itself
+        // before any plugin is rebuilt through it; else the transaction
+        // undoes the table.
+        self.manifests.1.check_entries()?;
+        Ok(())
     }
 
     fn undo(&mut self) -> Result<(), BoxError> {
@@ -187,7 +192,13 @@ fn apply_patch_with(
             Some(own) => code.descriptor_via(own),
             None => code.descriptor(),
         };
-        swap.candidates.push((name.clone(), descriptor));
+        match descriptor {
+            Ok(d) => swap.candidates.push((name.clone(), d)),
+            Err(e) => {
+                receipt.note = format!("refused, nothing changed: {e}");
+                return finish(system, receipt, started);
+            }
+        }
     }
 
     // Cycle the active ones; the rest pick up the new code when they load.
@@ -257,11 +268,13 @@ fn add_types(
     added: &[String],
     receipt: &mut PatchReceipt,
 ) {
-    let descriptors: Vec<PluginDescriptor> = added
-        .iter()
-        .filter_map(|n| incoming.get(n))
-        .map(|c| c.descriptor())
-        .collect();
+    let mut descriptors: Vec<PluginDescriptor> = Vec::new();
+    for code in added.iter().filter_map(|n| incoming.get(n)) {
+        match code.descriptor() {
+            Ok(d) => descriptors.push(d),
+            Err(e) => restart(receipt, format!("new plugin type refused: {e}")),
+        }
+    }
     match system.add_plugin_types(descriptors) {
         Ok(done) => {
             receipt.added = done

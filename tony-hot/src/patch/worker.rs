@@ -2,14 +2,17 @@
 //! thread and runs each patch as a transaction, so the websocket thread
 //! never blocks and never runs plugin code.
 
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 
-use tony_core::{ErrorSource, Event, PluginSystem};
+use subsecond::JumpTable;
+use tony_core::{ErrorSource, Event, PatchReceipt, PluginSystem};
 
 use super::intake::{self, Intake, IntakeStatus};
 use super::swap::apply_patch_transaction;
+use super::table::panic_message;
 use super::{IntakeState, PatchStatus};
 
 /// The running intake and its thread.
@@ -73,6 +76,38 @@ impl Drop for PatchIntake {
     }
 }
 
+/// The patch thread's loop, on the calling thread, over what `rx` brings
+/// until it closes: what the intake's thread runs, for tests that feed it
+/// their own messages. Returns the intake's counts.
+pub fn run_intake(system: &PluginSystem, rx: &Receiver<Intake>) -> PatchStatus {
+    let status = Mutex::new(PatchStatus {
+        intake: IntakeState::Listening,
+        ..PatchStatus::default()
+    });
+    run(system, rx, &status);
+    status.into_inner().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Applies one table; a panic that escapes the transaction despite its
+/// containment is caught here, so that the thread lives on to apply the
+/// next patch.
+fn apply_caught(system: &PluginSystem, table: JumpTable) -> Result<PatchReceipt, String> {
+    match panic::catch_unwind(AssertUnwindSafe(|| apply_patch_transaction(system, table))) {
+        Ok(Ok(receipt)) => Ok(receipt),
+        Ok(Err(e)) => Err(format!("hot patch refused; nothing changed: {e}")),
+        Err(payload) => {
+            let message = panic_message(&*payload);
+            // A payload whose own `Drop` panics is leaked, not let unwind.
+            if let Err(again) = panic::catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+                std::mem::forget(again);
+            }
+            Err(format!(
+                "handling a hot patch panicked: {message}; the patch thread goes on"
+            ))
+        }
+    }
+}
+
 fn run(system: &PluginSystem, rx: &Receiver<Intake>, status: &Mutex<PatchStatus>) {
     let update = |f: &dyn Fn(&mut PatchStatus)| {
         f(&mut status.lock().unwrap_or_else(PoisonError::into_inner))
@@ -85,7 +120,7 @@ fn run(system: &PluginSystem, rx: &Receiver<Intake>, status: &Mutex<PatchStatus>
                 received,
             } => {
                 update(&|s| s.received += 1);
-                match apply_patch_transaction(system, table) {
+                match apply_caught(system, table) {
                     Ok(receipt) => {
                         tracing::info!(
                             dx_ms = ms_elapsed,
@@ -103,15 +138,15 @@ fn run(system: &PluginSystem, rx: &Receiver<Intake>, status: &Mutex<PatchStatus>
                             s.last_receipt = Some(receipt.clone());
                         });
                     }
-                    Err(e) => {
-                        tracing::error!(error = %e, "hot patch refused; nothing changed");
+                    Err(message) => {
+                        tracing::error!("{message}");
                         update(&|s| s.rejected += 1);
                         tony_core::__private::emit(
                             system,
                             Event::Error {
                                 source: ErrorSource::Patch,
                                 plugin: None,
-                                message: e.to_string(),
+                                message,
                             },
                         );
                     }
