@@ -3,18 +3,18 @@
 
 pub use inventory;
 
-pub use crate::code_manifest::{BlockCode, ImplBlock};
-pub use crate::config_file::{Error as ConfigFileError, PluginConfigFile};
-pub use crate::descriptor::{
+pub use crate::config::file::{Error as ConfigFileError, PluginConfigFile};
+pub use crate::hot::code_manifest::{BlockCode, ImplBlock};
+pub use crate::plugin::descriptor::{
     CheckConfig, CodeEntry, Generated, MetadataParts, PluginDescriptor, PluginResult, VTable,
     check_config, create, is_no_migration, migrate, serde_load, serde_save, stateless_load,
     stateless_migrate, stateless_save,
 };
-pub use crate::fingerprint::Fingerprints;
+pub use crate::plugin::fingerprint::Fingerprints;
+pub use crate::plugin::plugin_type::PluginType;
+pub use crate::plugin::registry::{Registration, StructCode};
+pub use crate::plugin::snapshot::{OldState, fnv1a};
 pub use crate::plugin::{BoxError, Plugin};
-pub use crate::plugin_type::PluginType;
-pub use crate::registry::{Registration, StructCode};
-pub use crate::snapshot::{OldState, fnv1a};
 #[cfg(feature = "hot")]
 pub use subsecond;
 
@@ -22,13 +22,13 @@ pub use crate::hot::HotFunction;
 
 use std::any::TypeId;
 
-use crate::descriptor;
 use crate::events::Event;
-use crate::reload::{ReloadResult, Trigger};
-use crate::swap::Swap;
+use crate::plugin::descriptor;
 use crate::system::PluginSystem;
+use crate::transaction::reload::{ReloadResult, Trigger};
+use crate::transaction::swap::Swap;
 
-pub use crate::code_manifest::{Watermark, commit_running};
+pub use crate::hot::code_manifest::{Watermark, commit_running};
 
 /// Raises `event` on `system` (tony-hot's triggers: a source file saved, a
 /// patch's receipt). Users cannot forge Tony's events.
@@ -67,11 +67,11 @@ where
 /// The fingerprints of plugin type `T`: the state layout from its
 /// `STATE_FINGERPRINT` (this compilation's, the newest when called through
 /// the newest table); the code from the manifest of the code now running,
-/// which covers the struct and every impl block (see `code_manifest.rs`).
+/// which covers the struct and every impl block (see `hot/code_manifest.rs`).
 pub fn fingerprints<T: PluginType>() -> Fingerprints {
     descriptor::note_type::<T>();
     Fingerprints {
-        code: crate::code_manifest::running_code(T::NAME, TypeId::of::<T>())
+        code: crate::hot::code_manifest::running_code(T::NAME, TypeId::of::<T>())
             .unwrap_or(T::STRUCT_CODE),
         state: T::STATE_FINGERPRINT,
     }

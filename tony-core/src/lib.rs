@@ -45,69 +45,40 @@
 extern crate self as tony_core;
 
 mod access;
-mod builder;
-mod code_change;
-mod code_check;
-mod code_manifest;
-mod commit;
 mod config;
-mod config_file;
-mod containment;
-mod context;
-mod descriptor;
 mod engine;
 mod events;
-mod fingerprint;
 pub mod hot;
-mod lend;
-mod lent_plugin;
-mod lifecycle;
-mod live_config;
-mod manual_snapshot;
-mod metadata;
 mod plugin;
-mod plugin_type;
-mod plugin_types;
-mod reentry;
-mod registry;
-mod reload;
-mod resolve;
-mod services;
-mod slot;
-mod snapshot;
-mod source_files;
-mod status;
-mod swap;
 mod system;
 mod transaction;
-mod validate;
 
 #[doc(hidden)]
 pub mod __private;
 
 pub use access::AccessError;
-pub use builder::PluginSystemBuilder;
-pub use code_change::{ChangeKind, CodeDiff, PluginChange};
-pub use code_manifest::{CodeManifest, PluginCode};
+pub use access::context::{Context, DependencyRef};
+pub use access::lent_plugin::LentPlugin;
+pub use config::file::{PluginConfigFile, UnknownTable};
 pub use config::{Environment, HotReloadConfig};
-pub use config_file::{PluginConfigFile, UnknownTable};
-pub use context::{Context, DependencyRef};
-pub use descriptor::PluginDescriptor;
+pub use events::status::{PluginState, PluginStatus};
 pub use events::{ErrorSource, Event, EventKind, EventSink, PatchReceipt, SubscriptionId};
-pub use fingerprint::Fingerprints;
-pub use lent_plugin::LentPlugin;
-pub use metadata::{Dependency, Metadata, SourceLocation, tony_version};
+pub use hot::code_change::{ChangeKind, CodeDiff, PluginChange};
+pub use hot::code_manifest::{CodeManifest, PluginCode};
+pub use plugin::descriptor::PluginDescriptor;
+pub use plugin::fingerprint::Fingerprints;
+pub use plugin::metadata::{Dependency, Metadata, SourceLocation, tony_version};
+pub use plugin::plugin_type::PluginType;
+pub use plugin::registry::Registry;
+pub use plugin::resolve::{Conflict, Resolution};
+pub use plugin::snapshot::{OldState, Snapshot};
 pub use plugin::{BoxError, Plugin};
-pub use plugin_type::PluginType;
-pub use plugin_types::TypesAdded;
-pub use registry::Registry;
-pub use reload::{ReloadError, ReloadResult, Stage, StateRestore, Trigger};
-pub use resolve::{Conflict, Resolution};
-pub use snapshot::{OldState, Snapshot};
-pub use status::{PluginState, PluginStatus};
-pub use swap::{NoSwap, Swap};
+pub use system::builder::PluginSystemBuilder;
+pub use system::plugin_types::TypesAdded;
 pub use system::{PluginSystem, Unload};
 pub use tony_macros::tony_plugin;
+pub use transaction::reload::{ReloadError, ReloadResult, Stage, StateRestore, Trigger};
+pub use transaction::swap::{NoSwap, Swap};
 
 /// The semver crate Tony's versions and ranges are made of
 /// ([`Metadata::version`], [`ReloadResult::new_version`], [`tony_version`],
@@ -121,17 +92,17 @@ pub use tony_macros::tony_plugin;
 /// # Ok::<(), tony_core::semver::Error>(())
 /// ```
 pub use semver;
-pub use validate::{Validation, Validator};
+pub use transaction::validate::{Validation, Validator};
 
 /// Per-module error types, each naming the plugin, file or version at fault.
 pub mod error {
-    pub use crate::code_check::IncomingCodeError;
+    pub use crate::access::context::Error as ContextError;
     pub use crate::config::Error as ConfigError;
-    pub use crate::config_file::Error as ConfigFileError;
-    pub use crate::context::Error as ContextError;
-    pub use crate::metadata::Error as MetadataError;
-    pub use crate::registry::Error as RegistryError;
-    pub use crate::resolve::Error as ResolveError;
-    pub use crate::snapshot::Error as SnapshotError;
+    pub use crate::config::file::Error as ConfigFileError;
+    pub use crate::hot::code_check::IncomingCodeError;
+    pub use crate::plugin::metadata::Error as MetadataError;
+    pub use crate::plugin::registry::Error as RegistryError;
+    pub use crate::plugin::resolve::Error as ResolveError;
+    pub use crate::plugin::snapshot::Error as SnapshotError;
     pub use crate::system::Error as SystemError;
 }

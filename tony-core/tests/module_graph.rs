@@ -1,9 +1,11 @@
-//! Issue 14: tony-core's modules form a tree read top-down — no import
-//! circle, every module imports from the module that defines a thing (not
-//! from `lib.rs` re-exports) — and no source file is over 600 lines.
+//! tony-core's modules form a tree read top-down: no import circle between
+//! any two files (folders group them by concept: engine, transaction,
+//! access, plugin, events, config, hot, system), every module imports from
+//! the module that defines a thing (not from `lib.rs` re-exports), and no
+//! source file is over 600 lines.
 //!
-//! The graph is drawn from the code itself: the `mod` lines of `lib.rs`, and
-//! every `crate::…` path outside comments.
+//! The graph is drawn from the code itself: every file is a module, and
+//! every `crate::…` and `super::…` path outside comments an edge.
 #![allow(clippy::unwrap_used, missing_docs)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -117,35 +119,6 @@ fn src() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src"))
 }
 
-/// The modules declared in `lib.rs`.
-fn modules() -> BTreeSet<String> {
-    let lib = std::fs::read_to_string(src().join("lib.rs")).unwrap();
-    code_only(&lib)
-        .lines()
-        .filter_map(|l| {
-            let l = l.trim();
-            let l = l.strip_prefix("pub ").unwrap_or(l);
-            let name = l.strip_prefix("mod ")?.strip_suffix(';')?;
-            Some(name.to_owned())
-        })
-        .collect()
-}
-
-/// The source of module `m`: `m.rs`, or every file of the directory `m/`
-/// (its submodules count as the module).
-fn module_text(m: &str) -> String {
-    let file = src().join(format!("{m}.rs"));
-    if file.is_file() {
-        return std::fs::read_to_string(&file)
-            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-    }
-    rust_files(&src().join(m))
-        .iter()
-        .map(|f| std::fs::read_to_string(f).unwrap_or_else(|e| panic!("{}: {e}", f.display())))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// Every `.rs` file under `dir`, sorted.
 fn rust_files(dir: &Path) -> Vec<std::path::PathBuf> {
     let mut files = Vec::new();
@@ -161,22 +134,89 @@ fn rust_files(dir: &Path) -> Vec<std::path::PathBuf> {
     files
 }
 
-/// Module -> the modules it names; and the non-module names it imports from
-/// `crate::` (re-exports of `lib.rs`).
+/// Every source file as a module path: `engine/mod.rs` is `engine`,
+/// `engine/slot.rs` is `engine::slot`, `lib.rs` is the crate root (left out).
+fn file_modules() -> BTreeMap<String, std::path::PathBuf> {
+    rust_files(src())
+        .into_iter()
+        .filter_map(|path| {
+            let rel = path.strip_prefix(src()).unwrap().with_extension("");
+            let mut parts: Vec<String> = rel
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            if parts.last().is_some_and(|p| p == "mod") {
+                parts.pop();
+            }
+            let name = parts.join("::");
+            (name != "lib").then_some((name, path))
+        })
+        .collect()
+}
+
+/// The module paths named in `code` of the module `me`: `crate::a::b::X`
+/// and `super::b::X`, each cut to the longest prefix that is a module.
+fn named_modules(me: &str, code: &str, modules: &BTreeSet<String>) -> BTreeSet<String> {
+    let parent = me.rsplit_once("::").map_or("", |(p, _)| p).to_owned();
+    let mut found = BTreeSet::new();
+    // In an inline `mod tests`, `super` is this very file.
+    let outside_tests = code.split("mod tests {").next().unwrap_or(code);
+    for (prefix, base) in [("crate::", String::new()), ("super::", parent)] {
+        let mut rest = if prefix == "super::" {
+            outside_tests
+        } else {
+            code
+        };
+        while let Some(at) = rest.find(prefix) {
+            let before = rest[..at].chars().next_back();
+            rest = &rest[at + prefix.len()..];
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+                continue;
+            }
+            let path: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
+                .collect();
+            let mut segments: Vec<&str> = path.split("::").filter(|s| !s.is_empty()).collect();
+            while !segments.is_empty() {
+                let candidate = if base.is_empty() {
+                    segments.join("::")
+                } else {
+                    format!("{base}::{}", segments.join("::"))
+                };
+                if modules.contains(&candidate) {
+                    found.insert(candidate);
+                    break;
+                }
+                segments.pop();
+            }
+            if segments.is_empty() && !base.is_empty() {
+                found.insert(base.clone()); // an item of the parent module
+            }
+        }
+    }
+    found.remove(me);
+    found
+}
+
+/// File module -> the file modules it names; and the names it imports from
+/// `crate::` that are no module (re-exports of `lib.rs`).
 fn graph() -> (Graph, Vec<(String, String)>) {
-    let modules = modules();
+    let files = file_modules();
+    let modules: BTreeSet<String> = files.keys().cloned().collect();
+    let top: BTreeSet<String> = modules
+        .iter()
+        .filter(|m| !m.contains("::"))
+        .cloned()
+        .collect();
     let mut graph = Graph::new();
     let mut reexports = Vec::new();
-    for m in &modules {
-        let text = module_text(m);
-        let edges = graph.entry(m.clone()).or_default();
-        for target in crate_paths(&code_only(&text)) {
-            if modules.contains(&target) {
-                if target != *m {
-                    edges.insert(target);
-                }
-            } else {
-                reexports.push((m.clone(), target));
+    for (m, path) in &files {
+        let code = code_only(&std::fs::read_to_string(path).unwrap());
+        graph.insert(m.clone(), named_modules(m, &code, &modules));
+        for first in crate_paths(&code) {
+            if !top.contains(&first) {
+                reexports.push((m.clone(), first));
             }
         }
     }
@@ -186,7 +226,7 @@ fn graph() -> (Graph, Vec<(String, String)>) {
 #[test]
 fn the_module_graph_has_no_circle() {
     let (graph, _) = graph();
-    assert!(graph.len() > 10, "modules not found: {graph:?}");
+    assert!(graph.len() > 30, "modules not found: {graph:?}");
     if let Some(cycle) = find_cycle(&graph) {
         panic!("import circle in tony-core: {}", cycle.join(" -> "));
     }

@@ -4,7 +4,11 @@ use std::io;
 use std::path::PathBuf;
 
 use super::location::KeyPrefix;
-use super::preset::VALID_ENVIRONMENTS;
+
+/// The environment names [`Environment`](super::Environment)'s parser
+/// accepts, for the messages below (kept here, beside the messages, so that
+/// the parser can import its errors without a circle).
+const VALID_ENVIRONMENTS: &str = "development (or dev), production (or prod), testing (or test)";
 
 /// An error of hot-reload configuration: a config file that cannot be read or is invalid, or
 /// an unknown environment name.

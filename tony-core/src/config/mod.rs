@@ -11,6 +11,9 @@
 //! - `location.rs`: where a TOML error points (shared with the plugin config file);
 //! - `error.rs`: what can go wrong, naming the file, line and key.
 
+pub(crate) mod file;
+pub(crate) mod live;
+
 mod error;
 pub(crate) mod location;
 mod preset;

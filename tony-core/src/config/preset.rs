@@ -10,10 +10,6 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use super::HotReloadConfig;
 use super::error::Error;
 
-/// The accepted environment names, for error messages.
-pub(super) const VALID_ENVIRONMENTS: &str =
-    "development (or dev), production (or prod), testing (or test)";
-
 /// A deployment environment; each selects a [`HotReloadConfig`] preset
 /// ([`HotReloadConfig::for_environment`]).
 ///

@@ -18,9 +18,9 @@ use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
-pub use subsecond::JumpTable;
 #[cfg(feature = "testing")]
 use subsecond::HotFunction;
+pub use subsecond::JumpTable;
 
 /// Why a table could not be peeked into or applied. Nothing changed unless said so.
 #[derive(Debug, thiserror::Error)]

@@ -3,8 +3,8 @@
 //! is called contained, and what it answers must describe the plugin it
 //! claims to replace (same name, same Rust type).
 
-use crate::descriptor::{CodeEntry, Generated, PluginDescriptor};
 use crate::plugin::BoxError;
+use crate::plugin::descriptor::{CodeEntry, Generated, PluginDescriptor};
 
 /// Why the code a patch brings for a plugin is refused.
 #[derive(Debug, thiserror::Error)]

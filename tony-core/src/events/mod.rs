@@ -1,5 +1,7 @@
 //! Events: what the system tells subscribers, and how it reaches them.
 
+pub(crate) mod status;
+
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
@@ -7,10 +9,10 @@ use std::time::Duration;
 
 use semver::Version;
 
-use crate::code_change::PluginChange;
-use crate::config_file::UnknownTable;
-use crate::containment;
-use crate::reload::{ReloadResult, StateRestore, Trigger};
+use crate::config::file::UnknownTable;
+use crate::engine::containment;
+use crate::hot::code_change::PluginChange;
+use crate::transaction::reload::{ReloadResult, StateRestore, Trigger};
 
 /// Something that happened in a [`PluginSystem`](crate::PluginSystem).
 ///

@@ -5,9 +5,9 @@
 use std::any::Any;
 
 use crate::access::AccessError;
-use crate::context::{DependencyRef, Host};
-use crate::descriptor::PluginDescriptor;
+use crate::access::context::{DependencyRef, Host};
 use crate::plugin::Plugin;
+use crate::plugin::descriptor::PluginDescriptor;
 
 /// The static side of a plugin type: its name, its state layout as compiled
 /// into the caller, and its [`PluginDescriptor`].

@@ -5,16 +5,16 @@ use std::sync::Arc;
 
 use semver::Version;
 
+use crate::access::services::{HOST, Services};
 use crate::config::HotReloadConfig;
-use crate::config_file::PluginConfigFile;
-use crate::descriptor::PluginDescriptor;
+use crate::config::file::PluginConfigFile;
 use crate::engine::Engine;
-use crate::metadata::Metadata;
-use crate::plugin_type::PluginType;
-use crate::registry::Registry;
-use crate::services::{HOST, Services};
+use crate::plugin::descriptor::PluginDescriptor;
+use crate::plugin::metadata::Metadata;
+use crate::plugin::plugin_type::PluginType;
+use crate::plugin::registry::Registry;
 use crate::system::{Error, PluginSystem};
-use crate::validate::Validator;
+use crate::transaction::validate::Validator;
 
 type Selector = Box<dyn Fn(&Metadata) -> bool>;
 
@@ -131,7 +131,7 @@ impl PluginSystemBuilder {
         Ok(PluginSystem {
             engine: Arc::new(Engine::new(
                 self.tony_version
-                    .unwrap_or_else(crate::metadata::tony_version),
+                    .unwrap_or_else(crate::plugin::metadata::tony_version),
                 descriptors,
                 services,
                 config,

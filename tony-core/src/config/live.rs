@@ -5,13 +5,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::config_file::{self, PluginConfigFile, UnknownTable};
-use crate::containment::contain;
+use crate::config::file::{self as config_file, PluginConfigFile, UnknownTable};
+use crate::engine::containment::contain;
 use crate::events::{ErrorSource, Event};
-use crate::reload::{ReloadResult, Trigger};
-use crate::swap::ConfigSwap;
 use crate::system::{Error, PluginSystem, enter};
 use crate::transaction;
+use crate::transaction::reload::{ReloadResult, Trigger};
+use crate::transaction::swap::ConfigSwap;
 
 impl PluginSystem {
     /// The plugin configuration file in force, if any.

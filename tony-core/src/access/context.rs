@@ -11,8 +11,8 @@ use semver::Version;
 use serde::de::DeserializeOwned;
 
 use crate::access::AccessError;
-use crate::config_file::{self, PluginConfigFile};
-use crate::metadata::Metadata;
+use crate::config::file::{self as config_file, PluginConfigFile};
+use crate::plugin::metadata::Metadata;
 
 /// Why a context call failed.
 #[derive(Debug, thiserror::Error)]
@@ -144,7 +144,7 @@ impl<'a> Context<'a> {
 }
 
 /// An active dependency, from [`Context::dependency`]. Its typed access,
-/// `with`, is in `plugin_type.rs`.
+/// `with`, is in `plugin/plugin_type.rs`.
 pub struct DependencyRef<'a> {
     pub(crate) host: &'a dyn Host,
     metadata: Arc<Metadata>,

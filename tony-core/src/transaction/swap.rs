@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 
-use crate::config_file::PluginConfigFile;
-use crate::descriptor::PluginDescriptor;
+use crate::config::file::PluginConfigFile;
 use crate::engine::Engine;
 use crate::plugin::BoxError;
-use crate::snapshot::Snapshot;
+use crate::plugin::descriptor::PluginDescriptor;
+use crate::plugin::snapshot::Snapshot;
 
 /// The step of a reload that installs the new code or configuration, and
 /// takes it back out.

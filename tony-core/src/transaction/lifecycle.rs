@@ -5,15 +5,15 @@
 
 use std::collections::BTreeSet;
 
-use crate::containment::{self, contain};
-use crate::context::Context;
-use crate::descriptor::{PluginResult, VTable, is_no_migration};
+use crate::access::context::Context;
 use crate::engine::Engine;
+use crate::engine::containment::{self, contain};
+use crate::events::status::PluginState;
 use crate::events::{ErrorSource, Event};
 use crate::plugin::BoxError;
-use crate::resolve;
-use crate::snapshot::Snapshot;
-use crate::status::PluginState;
+use crate::plugin::descriptor::{PluginResult, VTable, is_no_migration};
+use crate::plugin::resolve;
+use crate::plugin::snapshot::Snapshot;
 
 /// What a load did.
 #[derive(Debug, Default)]

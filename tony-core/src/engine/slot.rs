@@ -16,7 +16,7 @@
 //! [`Slot::holder`]) and only then blocks on it; a transaction waits for a
 //! cell holding no plugin at all. Everything else locks a cell only while
 //! its transaction holds the plugin, so only for as long as another thread
-//! needs to see that and let go. See `lend.rs` and `docs/concurrency.md`.
+//! needs to see that and let go. See `access/lend.rs` and `docs/concurrency.md`.
 //!
 //! A name keeps its slot for the life of the engine: a plugin type removed
 //! at runtime leaves its slot empty, and the slot is its again if it comes
@@ -28,11 +28,11 @@ use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
 
-use crate::descriptor::PluginDescriptor;
-use crate::fingerprint::Fingerprints;
+use crate::events::status::PluginState;
 use crate::plugin::Plugin;
-use crate::snapshot::Snapshot;
-use crate::status::PluginState;
+use crate::plugin::descriptor::PluginDescriptor;
+use crate::plugin::fingerprint::Fingerprints;
+use crate::plugin::snapshot::Snapshot;
 
 /// One plugin: what the table knows of it, in its slot.
 pub(crate) struct Entry {

@@ -10,12 +10,12 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::config_file::{self, PluginConfigFile};
-use crate::containment;
-use crate::fingerprint::Fingerprints;
-use crate::metadata::{Metadata, SourceLocation};
+use crate::config::file::{self as config_file, PluginConfigFile};
+use crate::engine::containment;
+use crate::plugin::fingerprint::Fingerprints;
+use crate::plugin::metadata::{Metadata, SourceLocation};
+use crate::plugin::snapshot::{self, NoMigration, OldState};
 use crate::plugin::{BoxError, Plugin};
-use crate::snapshot::{self, NoMigration, OldState};
 
 /// A plugin type made into values: its [`Metadata`] and the functions that
 /// create, snapshot, restore and migrate its instances.

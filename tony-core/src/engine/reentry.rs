@@ -88,7 +88,7 @@ impl Busy {
 }
 
 /// A number for this thread, never 0 (`ThreadId` gives none on stable):
-/// who holds a plugin, in `slot.rs`.
+/// who holds a plugin, in `engine/slot.rs`.
 pub(crate) fn me() -> u64 {
     BUSY.with_borrow_mut(Busy::me)
 }

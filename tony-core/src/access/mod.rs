@@ -2,9 +2,14 @@
 //!
 //! Typed access lends the live instance to the caller's closure; no lock is
 //! held while the closure runs (see `docs/concurrency.md`). The engine side
-//! is `engine.rs`, the typed wrappers are in `plugin_type.rs`.
+//! is `engine/mod.rs`, the typed wrappers are in `plugin/plugin_type.rs`.
 
-use crate::status::PluginState;
+pub(crate) mod context;
+pub(crate) mod lend;
+pub(crate) mod lent_plugin;
+pub(crate) mod services;
+
+use crate::events::status::PluginState;
 
 /// Why typed access to a plugin failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -10,19 +10,19 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
+use crate::access::context::Context;
 use crate::config::HotReloadConfig;
-use crate::containment::{self, contain};
-use crate::context::Context;
-use crate::descriptor::PluginDescriptor;
 use crate::engine::Engine;
+use crate::engine::containment::{self, contain};
+use crate::events::status::PluginState;
 use crate::events::{ErrorSource, Event};
-use crate::fingerprint::Fingerprints;
-use crate::lifecycle;
 use crate::plugin::Plugin;
-use crate::reload::{ReloadError, ReloadResult, Stage, StateRestore, fail};
-use crate::snapshot::Snapshot;
-use crate::status::PluginState;
-use crate::swap::Swap;
+use crate::plugin::descriptor::PluginDescriptor;
+use crate::plugin::fingerprint::Fingerprints;
+use crate::plugin::snapshot::Snapshot;
+use crate::transaction::lifecycle;
+use crate::transaction::reload::{ReloadError, ReloadResult, Stage, StateRestore, fail};
+use crate::transaction::swap::Swap;
 
 /// The descriptor each plugin of the transaction will have after the swap.
 pub(crate) type Candidates = BTreeMap<String, PluginDescriptor>;

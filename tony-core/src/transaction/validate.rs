@@ -1,7 +1,7 @@
 //! Custom validation of a plugin before it reloads: a new version is
 //! checked against the running one before anything changes.
 
-use crate::metadata::Metadata;
+use crate::plugin::metadata::Metadata;
 
 /// The verdict of a [`Validator`]: valid, or the reasons it is not.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -3,8 +3,8 @@
 
 use semver::Version;
 
-use crate::fingerprint::Fingerprints;
-use crate::metadata::SourceLocation;
+use crate::plugin::fingerprint::Fingerprints;
+use crate::plugin::metadata::SourceLocation;
 
 /// Where a plugin is in its lifecycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

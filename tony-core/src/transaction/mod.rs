@@ -1,20 +1,26 @@
 //! The reload transaction: validate -> prepare (old code) -> swap -> commit
 //! (new code), and on failure undo in reverse. Manual reloads, configuration
 //! changes and hot patches all go through [`run`]; this module plans and
-//! validates (stage 1), `commit.rs` runs stages 2 to 5.
+//! validates (stage 1), `transaction/commit.rs` runs stages 2 to 5.
+
+pub(crate) mod commit;
+pub(crate) mod lifecycle;
+pub(crate) mod reload;
+pub(crate) mod swap;
+pub(crate) mod validate;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::commit::{self, Candidates};
-use crate::containment::contain;
 use crate::engine::Engine;
+use crate::engine::containment::contain;
 use crate::events::Event;
-use crate::reload::{ReloadError, ReloadResult, Stage, StateRestore, Trigger, fail};
-use crate::resolve::{self, Conflict};
-use crate::status::PluginState;
-use crate::swap::Swap;
+use crate::events::status::PluginState;
+use crate::plugin::resolve::{self, Conflict};
+use crate::transaction::commit::Candidates;
+use crate::transaction::reload::{ReloadError, ReloadResult, Stage, StateRestore, Trigger, fail};
+use crate::transaction::swap::Swap;
 
 /// Runs one transaction over `targets` (plus their dependents, when the
 /// configuration says so). The caller holds the system's transaction lock.

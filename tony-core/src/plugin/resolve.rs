@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use semver::{Version, VersionReq};
 
-use crate::metadata::Metadata;
+use crate::plugin::metadata::Metadata;
 
 /// One reason a plugin cannot be resolved.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

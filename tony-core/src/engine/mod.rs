@@ -1,12 +1,12 @@
 //! The engine state behind a [`PluginSystem`](crate::PluginSystem) handle:
 //! the plugin table, who holds which plugin, services, events and
 //! configuration. The operations that run user code on it live above it
-//! (`lifecycle.rs`, `transaction.rs`, `commit.rs`); this module runs none.
-//! Typed access, which lends an instance to a closure, is `lend.rs`.
+//! (`transaction/lifecycle.rs`, `transaction/mod.rs`, `transaction/commit.rs`); this module runs none.
+//! Typed access, which lends an instance to a closure, is `access/lend.rs`.
 //!
 //! # Holds
 //!
-//! Each plugin lives in a slot of its own (`slot.rs`) and has at most one
+//! Each plugin lives in a slot of its own (`engine/slot.rs`) and has at most one
 //! holder: a thread borrowing it through typed access (it keeps the slot's
 //! cell locked while its closure runs), or a thread running a transaction
 //! over it (it marks the cell as its own). The table's mutex maps names to
@@ -21,6 +21,10 @@
 //! starved), nested ones do not (they may hold what it waits for). See
 //! `docs/concurrency.md`.
 
+pub(crate) mod containment;
+pub(crate) mod reentry;
+pub(crate) mod slot;
+
 use std::any::{Any, TypeId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::Ordering;
@@ -28,22 +32,20 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, RwLock};
 
 use semver::Version;
 
+use crate::access::context::{self, Host};
+use crate::access::services::Services;
 use crate::access::{AccessError, OnTxn};
 use crate::config::HotReloadConfig;
-use crate::config_file::PluginConfigFile;
-use crate::containment;
-use crate::context::{self, Host};
-use crate::descriptor::PluginDescriptor;
+use crate::config::file::PluginConfigFile;
+use crate::engine::slot::{Entry, Slot, Slots};
+use crate::events::status::{PluginState, PluginStatus};
 use crate::events::{Bus, Event};
-use crate::fingerprint::Fingerprints;
-use crate::metadata::Metadata;
 use crate::plugin::Plugin;
-use crate::reentry;
-use crate::resolve::Catalog;
-use crate::services::Services;
-use crate::slot::{self, Entry, Slot, Slots};
-use crate::status::{PluginState, PluginStatus};
-use crate::validate::Validator;
+use crate::plugin::descriptor::PluginDescriptor;
+use crate::plugin::fingerprint::Fingerprints;
+use crate::plugin::metadata::Metadata;
+use crate::plugin::resolve::Catalog;
+use crate::transaction::validate::Validator;
 
 #[derive(Default)]
 pub(crate) struct Table {

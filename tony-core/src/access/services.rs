@@ -8,8 +8,8 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use crate::containment;
-use crate::context::Error;
+use crate::access::context::Error;
+use crate::engine::containment;
 
 /// The owner name of services the host provides.
 pub(crate) const HOST: &str = "(host)";

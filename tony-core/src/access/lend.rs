@@ -2,7 +2,7 @@
 //!
 //! The instance stays in its slot's cell, and the access holds the cell's
 //! lock while the closure runs: that lock is the plugin's hold (see
-//! `slot.rs`), so an uncontended access is one lock and one unlock of a
+//! `engine/slot.rs`), so an uncontended access is one lock and one unlock of a
 //! lock no other access shares, found through the thread's cache, with no
 //! table lock.
 //!
@@ -20,14 +20,14 @@ use std::sync::MutexGuard;
 use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
 
+use crate::access::lent_plugin::LentPlugin;
 use crate::access::{AccessError, OnTxn};
+use crate::engine::reentry::AccessGuard;
+use crate::engine::slot::{self, Cell, Slot};
 use crate::engine::{Engine, Table};
-use crate::fingerprint::Fingerprints;
-use crate::lent_plugin::LentPlugin;
 use crate::plugin::Plugin;
-use crate::plugin_type::{self, PluginType};
-use crate::reentry::AccessGuard;
-use crate::slot::{self, Cell, Slot};
+use crate::plugin::fingerprint::Fingerprints;
+use crate::plugin::plugin_type::{self, PluginType};
 
 /// A cell held by a typed access; let go on drop, even when unwinding.
 struct Lent<'a> {
@@ -98,7 +98,7 @@ fn blocked(
 impl Engine {
     /// Typed access by `T` ([`PluginSystem::with`](crate::PluginSystem::with)):
     /// [`Engine::access`] with `f` called directly, not through a `dyn`
-    /// closure as [`Host::access`](crate::context::Host) must.
+    /// closure as [`Host::access`](crate::access::context::Host) must.
     #[inline]
     pub(crate) fn typed<T: PluginType, R>(
         &self,

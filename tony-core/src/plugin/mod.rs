@@ -1,10 +1,18 @@
 //! The [`Plugin`] trait: what a plugin does. What it *is* (name, layout,
-//! descriptor) is [`PluginType`](crate::PluginType), in `plugin_type.rs`.
+//! descriptor) is [`PluginType`](crate::PluginType), in `plugin/plugin_type.rs`.
+
+pub(crate) mod descriptor;
+pub(crate) mod fingerprint;
+pub(crate) mod metadata;
+pub(crate) mod plugin_type;
+pub(crate) mod registry;
+pub(crate) mod resolve;
+pub(crate) mod snapshot;
 
 use std::any::Any;
 
-use crate::context::Context;
-use crate::snapshot::{NoMigration, OldState};
+use crate::access::context::Context;
+use crate::plugin::snapshot::{NoMigration, OldState};
 
 /// The error type plugin hooks return: anything that is an error.
 ///

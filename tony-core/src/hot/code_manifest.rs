@@ -26,12 +26,12 @@ use std::any::TypeId;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::{LazyLock, Mutex, PoisonError};
 
-use crate::code_change::{ChangeKind, CodeDiff, PluginChange};
-use crate::code_check;
-pub use crate::code_check::IncomingCodeError;
-use crate::descriptor::{CodeEntry, PluginDescriptor};
-use crate::registry::Registration;
-use crate::snapshot;
+use crate::hot::code_change::{ChangeKind, CodeDiff, PluginChange};
+use crate::hot::code_check;
+pub use crate::hot::code_check::IncomingCodeError;
+use crate::plugin::descriptor::{CodeEntry, PluginDescriptor};
+use crate::plugin::registry::Registration;
+use crate::plugin::snapshot;
 
 /// One `#[tony_plugin]` impl block, submitted to `inventory`.
 #[doc(hidden)]

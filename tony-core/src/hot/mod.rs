@@ -49,6 +49,11 @@
 //! tony_core::hot::call(|n: u64| n.min(limit), (20,));
 //! ```
 
+pub(crate) mod code_change;
+pub(crate) mod code_check;
+pub(crate) mod code_manifest;
+pub(crate) mod source_files;
+
 /// Calls `f` with `args` (a tuple), through subsecond's jump table with the
 /// `hot` feature: the newest version of `f` a hot patch installed runs.
 ///

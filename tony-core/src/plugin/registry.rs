@@ -5,8 +5,8 @@
 use std::any::TypeId;
 use std::collections::BTreeMap;
 
-use crate::descriptor::{CodeEntry, PluginDescriptor};
-use crate::metadata::{self, Metadata, SourceLocation};
+use crate::plugin::descriptor::{CodeEntry, PluginDescriptor};
+use crate::plugin::metadata::{self, Metadata, SourceLocation};
 
 /// One `#[tony_plugin]` struct, submitted to `inventory`.
 pub struct Registration {
@@ -17,7 +17,7 @@ pub struct Registration {
 
 impl Registration {
     /// The plugin's hot entry, the type's id and what the macro saw of the
-    /// struct (see [`code_manifest`](crate::code_manifest)).
+    /// struct (see [`code_manifest`](crate::hot::code_manifest)).
     pub const fn new(entry: CodeEntry, type_id: fn() -> TypeId, code: &'static StructCode) -> Self {
         Registration {
             entry,
@@ -35,7 +35,7 @@ impl Registration {
 inventory::collect!(Registration);
 
 /// What the macro saw of a plugin struct (part of its [`Registration`]; read by
-/// [`code_manifest`](crate::code_manifest)).
+/// [`code_manifest`](crate::hot::code_manifest)).
 #[doc(hidden)]
 pub struct StructCode {
     /// The plugin's name.

@@ -2,11 +2,11 @@
 //! [`PluginSystem::restore_state_snapshot`].
 
 use crate::access::{AccessError, OnTxn};
-use crate::containment::contain;
-use crate::reload::{ReloadResult, Trigger};
-use crate::snapshot::Snapshot;
-use crate::swap::RestoreSnapshot;
+use crate::engine::containment::contain;
+use crate::plugin::snapshot::Snapshot;
 use crate::system::{Error, PluginSystem};
+use crate::transaction::reload::{ReloadResult, Trigger};
+use crate::transaction::swap::RestoreSnapshot;
 
 impl PluginSystem {
     /// Takes a snapshot of `name`'s state now.

@@ -3,12 +3,12 @@
 
 use std::collections::BTreeSet;
 
-use crate::containment;
-use crate::descriptor::PluginDescriptor;
-use crate::lifecycle;
-use crate::registry::{self, Registry};
-use crate::resolve;
+use crate::engine::containment;
+use crate::plugin::descriptor::PluginDescriptor;
+use crate::plugin::registry::{self, Registry};
+use crate::plugin::resolve;
 use crate::system::{Error, PluginSystem, enter};
+use crate::transaction::lifecycle;
 
 /// What [`PluginSystem::add_plugin_types`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -1,31 +1,35 @@
 //! [`PluginSystem`]: the registry made live — loading, unloading, reloading,
 //! typed access, services, events and status. Applying configuration files
-//! is in `live_config.rs`, adding and removing plugin types in
-//! `plugin_types.rs`, snapshots by hand in `manual_snapshot.rs`, what a
+//! is in `config/live.rs`, adding and removing plugin types in
+//! `system/plugin_types.rs`, snapshots by hand in `system/manual_snapshot.rs`, what a
 //! patch or a file change concerns in `change_detection.rs`; the state
-//! behind the handle is `engine.rs`.
+//! behind the handle is `engine/mod.rs`.
+
+pub(crate) mod builder;
+pub(crate) mod manual_snapshot;
+pub(crate) mod plugin_types;
 
 use std::any::{Any, TypeId};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crate::access::AccessError;
+use crate::access::lent_plugin::LentPlugin;
+use crate::config::file as config_file;
 use crate::config::{self, HotReloadConfig};
-use crate::config_file;
-use crate::descriptor::PluginDescriptor;
 use crate::engine::Engine;
+use crate::engine::reentry::{self, TxnGuard};
+use crate::events::status::{PluginState, PluginStatus};
 use crate::events::{Event, EventKind, EventSink, SubscriptionId};
-use crate::lent_plugin::LentPlugin;
-use crate::lifecycle::{self, Loaded};
 use crate::plugin::BoxError;
-use crate::plugin_type::PluginType;
-use crate::reentry::{self, TxnGuard};
-use crate::registry;
-use crate::reload::{ReloadError, ReloadResult, Stage, Trigger};
-use crate::resolve::{self, Resolution};
-use crate::status::{PluginState, PluginStatus};
-use crate::swap::{NoSwap, ReplaceDescriptors, Swap};
+use crate::plugin::descriptor::PluginDescriptor;
+use crate::plugin::plugin_type::PluginType;
+use crate::plugin::registry;
+use crate::plugin::resolve::{self, Resolution};
 use crate::transaction;
+use crate::transaction::lifecycle::{self, Loaded};
+use crate::transaction::reload::{ReloadError, ReloadResult, Stage, Trigger};
+use crate::transaction::swap::{NoSwap, ReplaceDescriptors, Swap};
 
 /// Why a system operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -5,7 +5,7 @@ use std::any::Any;
 
 use crate::access::AccessError;
 use crate::plugin::Plugin;
-use crate::plugin_type::{PluginType, wrong_type};
+use crate::plugin::plugin_type::{PluginType, wrong_type};
 
 /// A live plugin instance lent by
 /// [`PluginSystem::try_lend`](crate::PluginSystem::try_lend): typed by the
