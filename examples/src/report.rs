@@ -114,6 +114,8 @@ pub fn log_events(system: &PluginSystem) {
                 path.display(),
                 plugins.join(", ")
             ),
+            // One line: "edit not applied: <file> (<plugins>): <cause, what to do>".
+            Event::EditNotApplied(miss) => miss.to_string(),
             Event::ConfigReloaded { path, plugins } => format!(
                 "config applied: {} ({})",
                 path.display(),

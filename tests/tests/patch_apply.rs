@@ -264,6 +264,7 @@ fn a_patch_of_non_plugin_code_changes_no_plugin() {
     );
     assert_eq!(receipt.note, "no plugin changed: code outside plugins");
     assert!(receipt.applied && receipt.changed.is_empty() && receipt.cycled.is_empty());
+    assert!(receipt.recompiled.is_empty(), "no crate with plugins");
     assert_eq!(call_helper(), 2, "the table was applied");
 
     // As dx sends it: the recompiled crate's plugins are in the table and
@@ -280,6 +281,8 @@ fn a_patch_of_non_plugin_code_changes_no_plugin() {
     );
     assert_eq!(receipt.note, "no plugin changed: code outside plugins");
     assert!(receipt.applied && receipt.changed.is_empty() && receipt.cycled.is_empty());
+    // But the crate was recompiled: an edit saved in it is in this patch.
+    assert_eq!(receipt.recompiled, ["patch_apply"]);
 
     let seen = kinds(&events);
     assert!(!seen.contains(&EventKind::ReloadStarted), "{seen:?}");

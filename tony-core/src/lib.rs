@@ -61,6 +61,7 @@ pub use access::context::{Context, DependencyRef};
 pub use access::lent_plugin::LentPlugin;
 pub use config::file::{PluginConfigFile, UnknownTable};
 pub use config::{Environment, HotReloadConfig};
+pub use events::missed_edit::{MissCause, MissedEdit};
 pub use events::status::{PluginState, PluginStatus};
 pub use events::{ErrorSource, Event, EventKind, EventSink, PatchReceipt, SubscriptionId};
 pub use hot::code_change::{ChangeKind, CodeDiff, PluginChange};

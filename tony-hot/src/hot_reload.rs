@@ -4,10 +4,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use tony_core::{ErrorSource, Event, HotReloadConfig, PluginSystem, UnknownTable};
+use tony_core::{Event, HotReloadConfig, MissedEdit, PluginSystem, UnknownTable};
 
-use crate::patch::{PatchIntake, PatchStatus};
+use crate::patch::{IntakeState, PatchIntake, PatchStatus};
+use crate::pending::Tracker;
 pub use crate::watcher::Error;
 use crate::watcher::{Change, FileWatcher, Root, WatchState};
 
@@ -82,6 +84,10 @@ pub struct HotReloadStatus {
     /// closest plugin name; each was also emitted as
     /// [`Event::UnknownConfigTable`].
     pub config_warnings: Vec<UnknownTable>,
+    /// Saved edits of plugin source that did not reach the running app,
+    /// each with its likely cause, until a later save is applied (also
+    /// raised as [`Event::EditNotApplied`]).
+    pub missed_edits: Vec<MissedEdit>,
     /// Every path watched: the source roots (each with its subdirectories
     /// when `recursive`, minus the ignored ones) and the configuration
     /// file, with whether each is watched right now or waiting for a
@@ -100,8 +106,10 @@ pub struct HotReload {
     enabled: bool,
     plugins: Vec<WatchedPlugin>,
     config_file: Option<PathBuf>,
-    // Fields drop in order: the watcher first, then the intake.
+    // Fields drop in order: the watcher first, then the pending edits it
+    // feeds, then the intake.
     watcher: Option<FileWatcher>,
+    pending: Option<Arc<Tracker>>,
     intake: Option<PatchIntake>,
 }
 
@@ -122,6 +130,7 @@ impl HotReload {
             plugins: Vec::new(),
             config_file: None,
             watcher: None,
+            pending: None,
             intake: None,
         };
         if !config.enabled {
@@ -138,16 +147,21 @@ impl HotReload {
         // Resolved against the working directory now, not at each change.
         hot.config_file = (config.plugin_config_path.as_deref()).map(absolute);
         roots.extend(hot.config_file.clone().map(Root::config));
+        let intake = PatchIntake::start(system.clone());
+        let takes_patches = intake.status().intake == IntakeState::Listening;
+        hot.intake = Some(intake);
+        let files = hot.plugins.iter().map(|w| w.file.as_path());
+        let pending = Arc::new(Tracker::start(&system, takes_patches, files));
+        hot.pending = Some(Arc::clone(&pending));
         let mut sink = Sink {
-            system: system.clone(),
+            system,
             owners: Owners::new(&hot.plugins, config.recursive),
             config_file: hot.config_file.clone(),
-            explained: false,
+            pending,
         };
         hot.watcher = Some(FileWatcher::start(&config, roots, move |c| {
             sink_change(&mut sink, c)
         })?);
-        hot.intake = Some(PatchIntake::start(system));
         let status = hot.status();
         tracing::info!(
             plugins = status.watching.len(),
@@ -169,6 +183,11 @@ impl HotReload {
             unwatched,
             config_file: self.config_file.clone(),
             config_warnings: self.system.unknown_config_tables(),
+            missed_edits: self
+                .pending
+                .as_ref()
+                .map(|p| p.missed())
+                .unwrap_or_default(),
             watched: watcher.map(FileWatcher::roots).unwrap_or_default(),
             watched_dirs: watcher.map_or(0, FileWatcher::watched_dirs),
             patches: self
@@ -254,13 +273,13 @@ impl Owners {
     }
 }
 
-/// Turns the watcher's changes into events and configuration reloads, and
-/// explains once what to do when no hot patch can follow.
+/// Turns the watcher's changes into events, pending edits and
+/// configuration reloads.
 struct Sink {
     system: PluginSystem,
     owners: Owners,
     config_file: Option<PathBuf>,
-    explained: bool,
+    pending: Arc<Tracker>,
 }
 
 fn sink_change(sink: &mut Sink, change: Change) {
@@ -270,31 +289,11 @@ fn sink_change(sink: &mut Sink, change: Change) {
     };
     let plugins = sink.owners.of(&path);
     tracing::info!(file = %path.display(), ?plugins, "source changed");
-    tony_core::__private::emit(
-        &sink.system,
-        Event::SourceChanged {
-            path: path.clone(),
-            plugins: plugins.clone(),
-        },
-    );
-    if !crate::patch::under_dx() && !sink.explained {
-        sink.explained = true;
-        let message = format!(
-            "{} changed, but no hot patch can follow: this app is not running under dx. \
-             Run it with `dx serve --hot-patch` (and the crate's `hot` feature) to see edits live; \
-             see the Tony README, \"Hot patching\".",
-            path.display()
-        );
-        tracing::warn!("{message}");
-        tony_core::__private::emit(
-            &sink.system,
-            Event::Error {
-                source: ErrorSource::Patch,
-                plugin: plugins.first().cloned(),
-                message,
-            },
-        );
-    }
+    // Recorded before the event, so that a subscriber asking the status
+    // sees it; its miss, if known at once, is told after the event.
+    let missed = sink.pending.saved(&path, &plugins);
+    tony_core::__private::emit(&sink.system, Event::SourceChanged { path, plugins });
+    sink.pending.tell(missed);
 }
 
 fn reload_config(system: &PluginSystem, file: Option<&Path>) {

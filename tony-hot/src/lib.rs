@@ -24,6 +24,7 @@
 
 mod hot_reload;
 mod patch;
+mod pending;
 mod watcher;
 
 pub use hot_reload::{Error, HotReload, HotReloadExt, HotReloadStatus, WatchedPlugin};

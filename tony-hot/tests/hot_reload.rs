@@ -250,10 +250,10 @@ impl Plugin for Elsewhere {
 }
 
 #[test]
-fn a_changed_plugin_source_is_reported_with_its_plugins_and_explained_once() {
+fn a_changed_plugin_source_is_reported_with_its_plugins_and_its_miss_told_once() {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("elsewhere.rs");
-    std::fs::write(&src, "// v1\n").unwrap();
+    std::fs::write(&src, "fn v1() {}\n").unwrap();
     let source = tony_core::SourceLocation::new(src.to_string_lossy().into_owned(), 1);
     let system = PluginSystem::builder()
         .register_inventory(false)
@@ -269,7 +269,19 @@ fn a_changed_plugin_source_is_reported_with_its_plugins_and_explained_once() {
     let hot = system.start_hot_reload().unwrap();
     assert_eq!(hot.status().watching[0].file, src);
 
-    std::fs::write(&src, "// v2\n").unwrap();
+    // A comment: the event, and no miss (it changes no code).
+    std::fs::write(&src, "// a note\nfn v1() {}\n").unwrap();
+    wait_for(&rx, "SourceChanged", |e| {
+        e.kind() == EventKind::SourceChanged
+    });
+    assert!(
+        rx.recv_timeout(Duration::from_millis(300)).is_err(),
+        "a comment-only save raised more than its SourceChanged"
+    );
+    assert!(hot.status().missed_edits.is_empty());
+
+    // Code: not under dx, no patch can bring it.
+    std::fs::write(&src, "fn v2() {}\n").unwrap();
     let e = wait_for(&rx, "SourceChanged", |e| {
         e.kind() == EventKind::SourceChanged
     });
@@ -278,29 +290,30 @@ fn a_changed_plugin_source_is_reported_with_its_plugins_and_explained_once() {
     };
     assert_eq!(plugins, ["elsewhere"]);
     assert!(path.ends_with("elsewhere.rs"));
-    let e = wait_for(&rx, "the dx explanation", |e| {
-        matches!(
-            e,
-            Event::Error {
-                source: ErrorSource::Patch,
-                ..
-            }
-        )
-    });
-    let Event::Error { message, .. } = e else {
+    let e = wait_for(&rx, "the miss", |e| e.kind() == EventKind::EditNotApplied);
+    let Event::EditNotApplied(miss) = e else {
         unreachable!()
     };
-    assert!(message.contains("dx serve --hot-patch"), "{message}");
+    assert_eq!(miss.plugins, ["elsewhere"]);
+    assert_eq!(miss.cause, tony_core::MissCause::NotUnderDx);
+    assert!(miss.to_string().contains("dx serve --hot-patch"), "{miss}");
+    assert_eq!(hot.status().missed_edits, [*miss.clone()]);
 
-    // Explained once: a second change gives the event but no second explanation.
-    std::fs::write(&src, "// v3\n").unwrap();
+    // Told once: a second edit gives the event but no second miss.
+    std::fs::write(&src, "fn v3() {}\n").unwrap();
     wait_for(&rx, "SourceChanged again", |e| {
         e.kind() == EventKind::SourceChanged
     });
     assert!(
         rx.recv_timeout(Duration::from_millis(300)).is_err(),
-        "explained twice"
+        "told twice"
     );
+    // Saved back to the code that runs: the miss is gone.
+    std::fs::write(&src, "fn v1() {}\n").unwrap();
+    wait_for(&rx, "SourceChanged back", |e| {
+        e.kind() == EventKind::SourceChanged
+    });
+    assert!(hot.status().missed_edits.is_empty());
     // Not a reload: nothing to cycle without a patch.
     assert!(
         system

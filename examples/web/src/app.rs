@@ -3,7 +3,7 @@
 //! the one place where an async handler runs plugin code.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::Json;
@@ -15,6 +15,7 @@ use tony_core::hot::HotFunction;
 use tony_core::{
     AccessError, LentPlugin, PluginSystem, PluginSystemBuilder, PluginType, ReloadResult,
 };
+use tony_hot::{HotReload, HotReloadExt, HotReloadStatus};
 
 use crate::admission::{AdmissionError, Admissions};
 use crate::observer::Observer;
@@ -37,6 +38,8 @@ struct Inner {
     admissions: Arc<Admissions>,
     observer: Arc<Observer>,
     wait_bound: Duration,
+    /// Tony's development triggers, once started.
+    hot: Mutex<Option<HotReload>>,
 }
 
 impl std::fmt::Debug for Web {
@@ -72,8 +75,32 @@ impl Web {
                 admissions,
                 observer,
                 wait_bound,
+                hot: Mutex::new(None),
             }),
         })
+    }
+
+    /// Starts Tony's development triggers for the service (the plugin
+    /// config file watched; hot patches with the `hot` feature, and the
+    /// edits that did not reach it), kept until the service is dropped.
+    pub fn start_hot_reload(&self) -> Result<(), tony_hot::Error> {
+        let hot = self.inner.system.start_hot_reload()?;
+        *self
+            .inner
+            .hot
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(hot);
+        Ok(())
+    }
+
+    /// What the development triggers are doing, once started.
+    pub fn hot_status(&self) -> Option<HotReloadStatus> {
+        let hot = self
+            .inner
+            .hot
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        hot.as_ref().map(HotReload::status)
     }
 
     /// The plugin system.

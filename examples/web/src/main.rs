@@ -15,7 +15,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use tony_core::PluginSystem;
-use tony_hot::HotReloadExt;
 use tony_web_example::{Web, default_config_path, hot_reload_config};
 
 type Error = Box<dyn std::error::Error>;
@@ -72,8 +71,10 @@ fn run() -> Result<(), Error> {
     let system = web.system().clone();
     system.initialize()?;
     // Config file watching always; hot patches with the `hot` feature.
-    let hot = system.start_hot_reload()?;
-    tracing::info!(patches = %hot.status().patches.summary(), "hot reload");
+    web.start_hot_reload()?;
+    if let Some(status) = web.hot_status() {
+        tracing::info!(patches = %status.patches.summary(), "hot reload");
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -94,6 +95,5 @@ fn run() -> Result<(), Error> {
             .await?;
         Ok::<(), Error>(())
     })?;
-    drop(hot);
     Ok(())
 }

@@ -28,12 +28,22 @@ pub fn status_json(web: &Web) -> Value {
             "cycled": p.cycled,
             "applied": p.applied,
             "note": p.note,
-            "at_unix_ms": at
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-                .unwrap_or(0),
+            "at_unix_ms": unix_ms(at),
         })
     });
+    // Saves that did not reach the service, each with its likely cause.
+    let missed_edits: Vec<Value> = (web.hot_status().into_iter())
+        .flat_map(|s| s.missed_edits)
+        .map(|m| {
+            json!({
+                "file": m.file.display().to_string(),
+                "plugins": m.plugins,
+                "since_unix_ms": unix_ms(m.since),
+                "cause": m.cause.to_string(),
+                "line": m.to_string(),
+            })
+        })
+        .collect();
     json!({
         "tony": tony_core::tony_version().to_string(),
         "pid": std::process::id(),
@@ -41,7 +51,14 @@ pub fn status_json(web: &Web) -> Value {
         "plugins": plugins,
         "reloads": web.observer().reload_count(),
         "last_patch": last_patch,
+        "missed_edits": missed_edits,
     })
+}
+
+fn unix_ms(at: std::time::SystemTime) -> u64 {
+    at.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
 }
 
 /// A [`ReloadResult`] as JSON.

@@ -89,6 +89,8 @@ async fn status_lists_plugins_versions_and_states() {
     let a = s.get("/_tony/status").await;
     assert_eq!(a.status, 200, "{a:?}");
     let st = a.json();
+    // No development triggers started here: no edit to report.
+    assert_eq!(st["missed_edits"], serde_json::json!([]), "{st}");
     let plugins: Vec<(String, String, String)> = st["plugins"]
         .as_array()
         .unwrap()

@@ -1,5 +1,6 @@
 //! Events: what the system tells subscribers, and how it reaches them.
 
+pub(crate) mod missed_edit;
 pub(crate) mod status;
 
 use std::path::PathBuf;
@@ -11,6 +12,7 @@ use semver::Version;
 
 use crate::config::file::UnknownTable;
 use crate::engine::containment;
+use crate::events::missed_edit::MissedEdit;
 use crate::hot::code_change::PluginChange;
 use crate::transaction::reload::{ReloadResult, StateRestore, Trigger};
 
@@ -92,6 +94,10 @@ pub enum Event {
     /// [`PluginSystem::unknown_config_tables`](crate::PluginSystem::unknown_config_tables)
     /// lists them at any time.
     UnknownConfigTable(UnknownTable),
+    /// A saved edit of plugin source did not reach the running app: which
+    /// file, which plugins, since when and the likely cause (raised by
+    /// tony-hot, listed in its status until a later save is applied).
+    EditNotApplied(Box<MissedEdit>),
     /// Something went wrong outside a reload result.
     ///
     /// A reload that fails, refused by validation included, is reported by
@@ -139,6 +145,10 @@ pub struct PatchReceipt {
     pub removed: Vec<String>,
     /// Plugins cycled (the changed ones and their dependents), in order.
     pub cycled: Vec<String>,
+    /// The compilation units holding plugins that the patch recompiled
+    /// (their crate name, with ` (bin NAME)` for a binary target), sorted:
+    /// an edit in another crate was not in it.
+    pub recompiled: Vec<String>,
     /// What changed in each plugin: methods, impl blocks, state layout.
     pub changes: Vec<PluginChange>,
     /// Whether the patch was applied and kept.
@@ -172,6 +182,7 @@ pub enum EventKind {
     SourceChanged,
     ConfigReloaded,
     UnknownConfigTable,
+    EditNotApplied,
     Error,
 }
 
@@ -190,6 +201,7 @@ impl Event {
             Event::SourceChanged { .. } => EventKind::SourceChanged,
             Event::ConfigReloaded { .. } => EventKind::ConfigReloaded,
             Event::UnknownConfigTable(_) => EventKind::UnknownConfigTable,
+            Event::EditNotApplied(_) => EventKind::EditNotApplied,
             Event::Error { .. } => EventKind::Error,
         }
     }

@@ -93,6 +93,19 @@ impl PluginCode {
         (self.crate_name, self.bin_name)
     }
 
+    /// The binary target that defines the plugin (`CARGO_BIN_NAME`), or
+    /// `None` when a library does.
+    pub fn bin_name(&self) -> Option<&str> {
+        self.bin_name
+    }
+
+    /// The compilation unit that defines the plugin, as
+    /// [`PatchReceipt::recompiled`](crate::PatchReceipt::recompiled) names
+    /// it: the crate name, followed by ` (bin NAME)` for a binary target.
+    pub fn unit_name(&self) -> String {
+        unit_name(self.unit())
+    }
+
     /// The state fingerprint.
     pub fn state(&self) -> u64 {
         self.state
@@ -298,6 +311,13 @@ pub struct CodeManifest {
 /// (`CARGO_BIN_NAME`; `None` for a library).
 type Unit = (&'static str, Option<&'static str>);
 
+fn unit_name((crate_name, bin): Unit) -> String {
+    match bin {
+        Some(bin) => format!("{crate_name} (bin {bin})"),
+        None => crate_name.to_owned(),
+    }
+}
+
 impl CodeManifest {
     /// The manifest built from these submissions: each registration joined
     /// with the impl blocks of its type.
@@ -370,6 +390,12 @@ impl CodeManifest {
         self.plugins
             .values()
             .try_for_each(|code| code_check::check_newest(code.name, code.entry))
+    }
+
+    /// The compilation units it describes (see [`PluginCode::unit_name`]),
+    /// sorted: for a patch, the crates dx recompiled that hold plugins.
+    pub fn unit_names(&self) -> Vec<String> {
+        self.units.iter().copied().map(unit_name).collect()
     }
 
     /// Whether the manifest has no plugin.

@@ -106,11 +106,6 @@ impl PatchStatus {
     }
 }
 
-/// Whether the process runs under `dx serve` (its devserver address is set).
-pub(crate) fn under_dx() -> bool {
-    std::env::var_os("DIOXUS_DEVSERVER_IP").is_some()
-}
-
 /// Without the `patch` feature: an intake that never takes anything.
 #[cfg(not(feature = "patch"))]
 pub(crate) struct PatchIntake;

@@ -150,6 +150,7 @@ fn apply_patch_with(
         .collect();
     let mut receipt = PatchReceipt::default();
     receipt.changes.clone_from(&changes);
+    receipt.recompiled = incoming.unit_names();
     receipt.load_time = loaded;
 
     let mut modified = Vec::new();

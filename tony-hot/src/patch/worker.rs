@@ -79,6 +79,7 @@ impl Drop for PatchIntake {
 /// The patch thread's loop, on the calling thread, over what `rx` brings
 /// until it closes: what the intake's thread runs, for tests that feed it
 /// their own messages. Returns the intake's counts.
+#[cfg(feature = "testing")]
 pub fn run_intake(system: &PluginSystem, rx: &Receiver<Intake>) -> PatchStatus {
     let status = Mutex::new(PatchStatus {
         intake: IntakeState::Listening,
