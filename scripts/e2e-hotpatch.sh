@@ -19,7 +19,9 @@
 #   left behind); a plugin renamed in its attribute (the old name removed,
 #   the new one added); and, through all of them, the plugin of the
 #   package's library target (src/lib.rs beside src/main.rs) kept with its
-#   state.
+#   state. Saves that do not reach the app are reported, never silent: the
+#   compile error (no patch), an edit of the library target (which dx does
+#   not recompile) unless dx applies it; a comment-only save raises nothing.
 #
 # Throughout, a thread the app started once, outside the jump table, reads
 # `step` (through `peek`): a method-body edit reaches it too, a layout
@@ -402,12 +404,17 @@ end_row
 # ---------------------------------------------------------------- 18, 19
 begin "compile error" "no receipt; the app runs on"
 if edit $C '/(pub fn step\(&self\) -> u64 \{\n)/$1        let broken: u64 = "not a number";\n/'; then
+    error_line=$save_line
     if receipt "$save_line" 8; then
         want 1 "no receipt for code that does not compile"
     else
         tick_after "$save_line" 20
         want "$([ -n "$tick" ] && echo 0 || echo 1)" "the app keeps ticking: ${tick#*INFO }"
     fi
+    # Not silent: no patch came, so Tony says the edit is not applied.
+    wait_for "$error_line" 'MISSED cause=' 15
+    want "$(has "$hit" "MISSED cause=no-patch edit not applied: ")" "reported as not applied, likely a compile error: ${hit#*MISSED }"
+    want "$(has "$hit" "(counter)")" "naming its plugin"
     end_row "no receipt (as expected)"
     begin "the fix" "changed counter; activate v3; state kept"
     if patch_row $C '/        let broken: u64 = "not a number";\n//' \
@@ -417,6 +424,8 @@ if edit $C '/(pub fn step\(&self\) -> u64 \{\n)/$1        let broken: u64 = "not
         want "$(is "$r_applied/$r_changed" true/counter)" "applied, changed: counter"
         want "$([ -n "$activated" ] && echo 0 || echo 1)" "the fixed activate ran: ${activated#*INFO }"
         want "$(is "$(field bonus "$tick")" 7)" "state kept (bonus=$(field bonus "$tick"))"
+        wait_for "$r_line" 'MISSES n=0' 5
+        want $? "the fix clears the report"
     fi
 else
     want 1 "the edit applies"
@@ -468,6 +477,50 @@ if patch_row $U '/name = "user"/name = "member"/'; then
     tick_after "$r_line"
     want "$(is "$r_applied/$r_added/$r_removed" true/member/user)" "applied, added: member, removed: user"
     want "$(has "$tick" "user[activations=1]")" "the host loop reaches it under its new name, a new plugin: $(field user "$tick")"
+fi
+end_row
+
+# ---------------------------------------------------------------- 23
+# A save that changes no code must raise nothing.
+begin "comment-only save" "no report of a missed edit"
+if edit $C '/(pub fn step\(&self)/\/\/ A note, nothing else.\n    $1/'; then
+    sleep 6
+    refresh
+    want "$(is "$(count_between "$save_line" "$(lines)" 'MISSED ')" 0)" "no 'edit not applied' in 6 s"
+else
+    want 1 "the edit applies"
+fi
+end_row "nothing reported"
+
+# ---------------------------------------------------------------- 24
+# The library target of the binary's package (src/lib.rs): dx 0.7.10 does
+# not recompile it. The edit is applied, or reported with that cause.
+begin "library-target plugin edited" "applied, or reported: library of the binary"
+LIB=tests/e2e/app/src/lib.rs
+if edit $LIB '/self\.rounds \+= 1;/self.rounds += 1000;/'; then
+    # dx rebuilds the library, then patches the binary: slower than a patch.
+    wait_for "$save_line" 'RECEIPT applied=true changed=\[[a-z,-]*libside|MISSED cause=' 90 || hit=
+    lib_ms=$(ms_between "$save_time" "$(now)")
+    case $hit in
+        *RECEIPT*)
+            tick_after "$hit_line" 3
+            want 0 "applied: ${hit%% tony_ms*}" ;;
+        *MISSED*)
+            want "$(has "$hit" "MISSED cause=library-of-binary edit not applied: ")" "reported with its cause: ${hit#*MISSED }"
+            want "$(has "$hit" "(libside)")" "naming its plugin"
+            want "$(has "$hit" "move them into the binary target")" "saying what to do ($lib_ms ms after the save)" ;;
+        *) want 1 "a receipt or a report within 90 s" ;;
+    esac
+    end_row "${hit#*INFO }"
+    begin "the library edit undone" "the report is cleared"
+    if edit $LIB '/self\.rounds \+= 1000;/self.rounds += 1;/'; then
+        wait_for "$save_line" 'MISSES n=0' 10
+        want $? "nothing reported any more"
+    else
+        want 1 "the edit applies"
+    fi
+else
+    want 1 "the edit applies"
 fi
 end_row
 

@@ -167,9 +167,14 @@ impl Ledger {
                 continue;
             }
             pending.passed_over = true;
-            if pending.missed.is_none()
-                && let Some(lib) = pending.owners.iter().find(|o| o.library_of_binary)
-            {
+            // A patch without its unit proves the cause, even after the
+            // wait already reported "no patch" (dx rebuilding a library is
+            // slower than a patch).
+            let guessed = pending
+                .missed
+                .as_ref()
+                .is_none_or(|m| matches!(m.cause, MissCause::NoPatch { .. }));
+            if guessed && let Some(lib) = pending.owners.iter().find(|o| o.library_of_binary) {
                 let cause = MissCause::LibraryOfBinary {
                     crate_name: lib.crate_name.clone(),
                 };

@@ -225,3 +225,17 @@ fn files_outside_plugins_and_other_extensions_are_not_tracked() {
     assert_eq!(ledger.saved(&toml, vec![owner("counter", false)], t0), None);
     assert!(ledger.expire(t0 + MIN_WAIT * 100).is_empty());
 }
+
+#[test]
+fn a_late_patch_without_the_library_corrects_a_no_patch_guess() {
+    let (_dir, file, mut ledger) = started(true);
+    let t0 = Instant::now();
+    fs::write(&file, CODE.replace('1', "2")).unwrap();
+    ledger.saved(&file, vec![owner("libside", true)], t0);
+    let guessed = ledger.expire(t0 + MIN_WAIT);
+    assert!(matches!(guessed[0].cause, MissCause::NoPatch { .. }));
+    let proved = ledger.patched(&bin(), t0 + MIN_WAIT * 5);
+    assert_eq!(proved.len(), 1);
+    assert!(matches!(proved[0].cause, MissCause::LibraryOfBinary { .. }));
+    assert_eq!(ledger.missed(), proved);
+}

@@ -16,7 +16,7 @@ mod util;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tony_core::{Event, EventKind, HotReloadConfig, PluginSystem, hot};
+use tony_core::{Event, EventKind, HotReloadConfig, MissCause, PluginSystem, hot};
 use tony_hot::HotReloadExt;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -47,6 +47,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("RESTORED {plugin} {how:?}");
         }
     });
+    system.subscribe(EventKind::EditNotApplied, |e: &Event| {
+        if let Event::EditNotApplied(miss) = e {
+            println!("MISSED cause={} {miss}", cause_tag(&miss.cause));
+        }
+    });
     system.initialize()?;
     let hot_reload = system.start_hot_reload()?;
     println!(
@@ -66,13 +71,31 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::thread::sleep(Duration::from_millis(100));
         }
     });
+    let mut misses = 0;
     for round in 0.. {
         // The loop's body runs through the jump table: after a patch, the
         // new body, compiled against the new plugin layouts.
         hot::call(host::tick, (&system, round));
+        // The edits Tony reports as not applied, when their number changes.
+        let now = hot_reload.status().missed_edits.len();
+        if now != misses {
+            misses = now;
+            println!("MISSES n={misses}");
+        }
         std::thread::sleep(Duration::from_millis(100));
     }
     Ok(())
+}
+
+/// A short name for each cause, for the catalogue to match.
+fn cause_tag(cause: &MissCause) -> &'static str {
+    match cause {
+        MissCause::NotUnderDx => "not-under-dx",
+        MissCause::LibraryOfBinary { .. } => "library-of-binary",
+        MissCause::NotRecompiled { .. } => "not-recompiled",
+        MissCause::NoPatch { .. } => "no-patch",
+        _ => "other",
+    }
 }
 
 fn now() -> f64 {
