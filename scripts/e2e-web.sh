@@ -9,6 +9,8 @@
 #   (2) an edited counter method (`Counter::step` 1 -> 10): the next
 #       POST /count runs the new code from the kept count (n -> n + 10);
 #   (3) /_tony/status reports each patch (last_patch.changed) and the same pid;
+#   (9) a save that does not compile is listed in /_tony/status missed_edits
+#       (naming greet, "does not compile"), and undoing it clears the list;
 #   (4) requests sent all along (GET /hello, GET /count, every 50 ms) never
 #       fail while the patches are applied (up to (5));
 #   (5) a field added to `Counter` (state_version 1, with a migrate hook):
@@ -319,6 +321,33 @@ if edit examples/web/src/service/plugins/greet.rs \
     fi
 else
     ko 8.edit "could not edit hello_body"
+fi
+
+# ---------------------------------------------------------------- (9)
+say "(9) a save that does not compile is reported by /_tony/status; undoing it clears the report"
+# missed: the status's missed_edits, one JSON object a line (nothing when empty).
+missed() { get /_tony/status | python3 -c 'import json, sys
+for m in json.load(sys.stdin).get("missed_edits", []): print(json.dumps(m))' 2>/dev/null; }
+if edit examples/web/src/service/plugins/greet.rs \
+    '/(Ok\(greet\.get_mut::<Greet>\(\)\?\.hello\(&name\)\.to_uppercase\(\)\))/let _broken: u64 = "e2e";\n    $1/'; then
+    until=$(($(date +%s) + 60))
+    while [ -z "$(missed)" ] && [ "$(date +%s)" -lt "$until" ]; do sleep 0.5; done
+    report=$(missed)
+    ms=$(ms_between "$save_time" "$(now)")
+    case $report in
+        *'does not compile'*'"plugins": ["greet"]'*) ok 9.reported "listed ${ms} ms after the save: $(sed -nE 's/.*"line": "([^"]*)".*/\1/p' <<<"$report")" ;;
+        *) ko 9.reported "/_tony/status missed_edits: [${report}] 60 s after the save" ;;
+    esac
+    [ "$(get /hello/e2e)" = "HELLO, E2E! (PATCHED)" ] && ok 9.runs-on "the service answers with the code that runs" || ko 9.runs-on "GET /hello/e2e -> $(get /hello/e2e)"
+    if edit examples/web/src/service/plugins/greet.rs '/let _broken: u64 = "e2e";\n    //'; then
+        until=$(($(date +%s) + 30))
+        while [ -n "$(missed)" ] && [ "$(date +%s)" -lt "$until" ]; do sleep 0.5; done
+        [ -z "$(missed)" ] && ok 9.cleared "the report is gone once the file is back to the code that runs" || ko 9.cleared "still listed: $(missed)"
+    else
+        ko 9.edit "could not undo the broken line"
+    fi
+else
+    ko 9.edit "could not break hello_body"
 fi
 
 # ---------------------------------------------------------------- (3)
