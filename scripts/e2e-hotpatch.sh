@@ -501,7 +501,7 @@ if edit $LIB '/self\.rounds \+= 1;/self.rounds += 1000;/'; then
     # dx rebuilds the library, then patches the binary: slower than a
     # patch, sometimes slower than Tony's wait, whose first report is then
     # "no patch" (all it can know), corrected when dx's patch comes.
-    wait_for "$save_line" 'RECEIPT applied=true changed=\[[a-z,-]*libside|MISSED cause=library-of-binary' 120 || hit=
+    wait_for "$save_line" 'RECEIPT applied=true changed=\[[a-z,-]*libside|MISSED cause=library-of-binary' 300 || hit=
     lib_ms=$(ms_between "$save_time" "$(now)")
     case $hit in
         *RECEIPT*)
@@ -511,7 +511,7 @@ if edit $LIB '/self\.rounds \+= 1;/self.rounds += 1000;/'; then
             want "$(has "$hit" "MISSED cause=library-of-binary edit not applied: ")" "reported with its cause: ${hit#*MISSED }"
             want "$(has "$hit" "(libside)")" "naming its plugin"
             want "$(has "$hit" "move them into the binary target")" "saying what to do ($lib_ms ms after the save)" ;;
-        *) want 1 "a receipt or a report within 120 s" ;;
+        *) want 1 "a receipt or a report within 300 s" ;;
     esac
     end_row "${hit#*INFO }"
     begin "the library edit undone" "the report is cleared"

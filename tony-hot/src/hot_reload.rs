@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use tony_core::{Event, HotReloadConfig, MissedEdit, PluginSystem, UnknownTable};
 
-use crate::patch::{IntakeState, PatchIntake, PatchStatus};
+use crate::patch::{BuildClock, IntakeState, PatchIntake, PatchStatus};
 use crate::pending::Tracker;
 pub use crate::watcher::Error;
 use crate::watcher::{Change, FileWatcher, Root, WatchState};
@@ -147,11 +147,12 @@ impl HotReload {
         // Resolved against the working directory now, not at each change.
         hot.config_file = (config.plugin_config_path.as_deref()).map(absolute);
         roots.extend(hot.config_file.clone().map(Root::config));
-        let intake = PatchIntake::start(system.clone());
+        let clock = BuildClock::default();
+        let intake = PatchIntake::start(system.clone(), Arc::clone(&clock));
         let takes_patches = intake.status().intake == IntakeState::Listening;
         hot.intake = Some(intake);
         let files = hot.plugins.iter().map(|w| w.file.as_path());
-        let pending = Arc::new(Tracker::start(&system, takes_patches, files));
+        let pending = Arc::new(Tracker::start(&system, takes_patches, files, clock));
         hot.pending = Some(Arc::clone(&pending));
         let mut sink = Sink {
             system,

@@ -64,6 +64,7 @@ pub(crate) struct Ledger {
     slowest: Duration,
     /// Whether patches can arrive at all.
     takes_patches: bool,
+    last_patch: Option<LastPatch>,
 }
 
 #[derive(Debug, Default)]
@@ -82,9 +83,20 @@ struct Pending {
     since: SystemTime,
     /// The latest save: the bound runs from it.
     last_save: Instant,
-    /// A patch came after the last save without recompiling its unit.
+    /// When the file was last written (its mtime), which tells the patches
+    /// that hold this save from those built before it.
+    modified: SystemTime,
+    /// A patch that holds the last save came without recompiling its unit.
     passed_over: bool,
     missed: Option<MissedEdit>,
+}
+
+/// The last patch: what it recompiled, and the saves it holds (those
+/// written before dx started building it).
+#[derive(Debug)]
+struct LastPatch {
+    recompiled: Vec<String>,
+    covers: SystemTime,
 }
 
 impl Ledger {
@@ -93,6 +105,7 @@ impl Ledger {
             files: HashMap::new(),
             slowest: Duration::ZERO,
             takes_patches,
+            last_patch: None,
         }
     }
 
@@ -114,6 +127,9 @@ impl Ledger {
             return None;
         }
         let tokens = file_tokens(file).unwrap_or(0);
+        let modified = std::fs::metadata(file)
+            .and_then(|m| m.modified())
+            .unwrap_or_else(|_| SystemTime::now());
         let entry = self.files.entry(file.to_owned()).or_default();
         if entry.applied == Some(tokens) {
             // Back to the code that runs (or only comments and whitespace).
@@ -138,50 +154,45 @@ impl Ledger {
             first_save,
             since,
             last_save: now,
+            modified,
             passed_over: false,
             missed: None,
         };
         if !self.takes_patches {
             pending.missed = Some(miss(file, &pending, MissCause::NotUnderDx));
         }
-        let missed = pending.missed.clone();
+        let mut missed = pending.missed.clone();
         entry.pending = Some(pending);
+        // dx can be quicker than the watcher's debounce: a patch that holds
+        // this save may have come already.
+        if let Some(last) = &self.last_patch
+            && modified <= last.covers
+        {
+            missed = judge(file, entry, &last.recompiled, now, &mut self.slowest).or(missed);
+        }
         missed
     }
 
     /// A patch arrived that recompiled the units `recompiled` (as receipts
-    /// name them). Settles what it brought; returns the misses it proves.
-    pub(crate) fn patched(&mut self, recompiled: &[String], now: Instant) -> Vec<MissedEdit> {
-        let recompiled = |o: &Owner| o.unit.as_ref().is_none_or(|u| recompiled.contains(u));
+    /// name them) and holds the saves written up to `covers` (when dx
+    /// started building it). Settles what it brought; returns the misses
+    /// it proves.
+    pub(crate) fn patched(
+        &mut self,
+        recompiled: &[String],
+        covers: SystemTime,
+        now: Instant,
+    ) -> Vec<MissedEdit> {
         let mut missed = Vec::new();
         for (file, entry) in &mut self.files {
-            let Some(pending) = &mut entry.pending else {
-                continue;
-            };
-            if pending.owners.iter().any(&recompiled) {
-                self.slowest = self
-                    .slowest
-                    .max(now.saturating_duration_since(pending.last_save));
-                entry.applied = Some(pending.tokens);
-                entry.pending = None;
-                continue;
-            }
-            pending.passed_over = true;
-            // A patch without its unit proves the cause, even after the
-            // wait already reported "no patch" (dx rebuilding a library is
-            // slower than a patch).
-            let guessed = pending
-                .missed
-                .as_ref()
-                .is_none_or(|m| matches!(m.cause, MissCause::NoPatch { .. }));
-            if guessed && let Some(lib) = pending.owners.iter().find(|o| o.library_of_binary) {
-                let cause = MissCause::LibraryOfBinary {
-                    crate_name: lib.crate_name.clone(),
-                };
-                pending.missed = Some(miss(file, pending, cause));
-                missed.extend(pending.missed.clone());
+            if entry.pending.as_ref().is_some_and(|p| p.modified <= covers) {
+                missed.extend(judge(file, entry, recompiled, now, &mut self.slowest));
             }
         }
+        self.last_patch = Some(LastPatch {
+            recompiled: recompiled.to_vec(),
+            covers,
+        });
         missed
     }
 
@@ -222,6 +233,41 @@ impl Ledger {
     pub(crate) fn bound(&self) -> Duration {
         (self.slowest * 3).clamp(MIN_WAIT, MAX_WAIT)
     }
+}
+
+/// What a patch that holds the pending save of `entry` says of it: settled
+/// when it recompiled an owner's unit; else passed over, and missed at once
+/// when the unit is one dx never recompiles (the library of the binary).
+fn judge(
+    file: &Path,
+    entry: &mut Entry,
+    recompiled: &[String],
+    now: Instant,
+    slowest: &mut Duration,
+) -> Option<MissedEdit> {
+    let pending = entry.pending.as_mut()?;
+    let holds = |o: &Owner| o.unit.as_ref().is_none_or(|u| recompiled.contains(u));
+    if pending.owners.iter().any(holds) {
+        *slowest = (*slowest).max(now.saturating_duration_since(pending.last_save));
+        entry.applied = Some(pending.tokens);
+        entry.pending = None;
+        return None;
+    }
+    pending.passed_over = true;
+    // A patch without its unit proves the cause, even after the wait
+    // already reported "no patch" (dx rebuilding a library is slower than
+    // a patch).
+    let guessed =
+        (pending.missed.as_ref()).is_none_or(|m| matches!(m.cause, MissCause::NoPatch { .. }));
+    let lib = pending.owners.iter().find(|o| o.library_of_binary)?;
+    if !guessed {
+        return None;
+    }
+    let cause = MissCause::LibraryOfBinary {
+        crate_name: lib.crate_name.clone(),
+    };
+    pending.missed = Some(miss(file, pending, cause));
+    pending.missed.clone()
 }
 
 fn miss(file: &Path, pending: &Pending, cause: MissCause) -> MissedEdit {

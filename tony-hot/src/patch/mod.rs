@@ -12,7 +12,16 @@ pub(crate) mod table;
 #[cfg(feature = "patch")]
 mod worker;
 
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
 use tony_core::PatchReceipt;
+
+/// When dx started building the patch now arriving (its `HotPatchStart`
+/// message), if it said: a patch holds the saves written before that.
+/// Shared by the intake, which sets it, and the pending edits, which read
+/// it when the patch's receipt comes.
+pub(crate) type BuildClock = Arc<Mutex<Option<SystemTime>>>;
 
 #[cfg(feature = "patch")]
 pub use table::PatchError;
@@ -112,7 +121,7 @@ pub(crate) struct PatchIntake;
 
 #[cfg(not(feature = "patch"))]
 impl PatchIntake {
-    pub(crate) fn start(_system: tony_core::PluginSystem) -> Self {
+    pub(crate) fn start(_system: tony_core::PluginSystem, _clock: BuildClock) -> Self {
         PatchIntake
     }
 

@@ -6,6 +6,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
+use std::time::SystemTime;
 
 use subsecond::JumpTable;
 use tony_core::{ErrorSource, Event, PatchReceipt, PluginSystem};
@@ -13,7 +14,7 @@ use tony_core::{ErrorSource, Event, PatchReceipt, PluginSystem};
 use super::intake::{self, Intake, IntakeStatus};
 use super::swap::apply_patch_transaction;
 use super::table::panic_message;
-use super::{IntakeState, PatchStatus};
+use super::{BuildClock, IntakeState, PatchStatus};
 
 /// The running intake and its thread.
 pub(crate) struct PatchIntake {
@@ -23,7 +24,7 @@ pub(crate) struct PatchIntake {
 
 impl PatchIntake {
     /// Connects to the dx devserver, when there is one, and starts the thread.
-    pub(crate) fn start(system: PluginSystem) -> Self {
+    pub(crate) fn start(system: PluginSystem, clock: BuildClock) -> Self {
         // The binary's own plugin code, read before any patch library can
         // load and submit its own.
         let _ = tony_core::CodeManifest::original();
@@ -46,7 +47,7 @@ impl PatchIntake {
             let status = Arc::clone(&status);
             std::thread::Builder::new()
                 .name("tony-patches".into())
-                .spawn(move || run(&system, &rx, &status))
+                .spawn(move || run(&system, &rx, &status, &clock))
         });
         let thread = match thread {
             Some(Ok(t)) => Some(t),
@@ -85,7 +86,7 @@ pub fn run_intake(system: &PluginSystem, rx: &Receiver<Intake>) -> PatchStatus {
         intake: IntakeState::Listening,
         ..PatchStatus::default()
     });
-    run(system, rx, &status);
+    run(system, rx, &status, &BuildClock::default());
     status.into_inner().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -109,7 +110,15 @@ fn apply_caught(system: &PluginSystem, table: JumpTable) -> Result<PatchReceipt,
     }
 }
 
-fn run(system: &PluginSystem, rx: &Receiver<Intake>, status: &Mutex<PatchStatus>) {
+fn run(
+    system: &PluginSystem,
+    rx: &Receiver<Intake>,
+    status: &Mutex<PatchStatus>,
+    clock: &BuildClock,
+) {
+    let set_clock = |at: Option<SystemTime>| {
+        *clock.lock().unwrap_or_else(PoisonError::into_inner) = at;
+    };
     let update = |f: &dyn Fn(&mut PatchStatus)| {
         f(&mut status.lock().unwrap_or_else(PoisonError::into_inner))
     };
@@ -121,7 +130,10 @@ fn run(system: &PluginSystem, rx: &Receiver<Intake>, status: &Mutex<PatchStatus>
                 received,
             } => {
                 update(&|s| s.received += 1);
-                match apply_caught(system, table) {
+                let handled = apply_caught(system, table);
+                // The next patch's build has not started yet.
+                set_clock(None);
+                match handled {
                     Ok(receipt) => {
                         tracing::info!(
                             dx_ms = ms_elapsed,
@@ -157,7 +169,10 @@ fn run(system: &PluginSystem, rx: &Receiver<Intake>, status: &Mutex<PatchStatus>
                 tracing::debug!(%reason, "hot patch ignored");
                 update(&|s| s.ignored += 1);
             }
-            Intake::PatchStarted => tracing::debug!("dx is compiling a patch"),
+            Intake::PatchStarted => {
+                tracing::debug!("dx is compiling a patch");
+                set_clock(Some(SystemTime::now()));
+            }
             Intake::FullRebuild => {
                 tracing::info!("dx is rebuilding the whole app; this process will be replaced")
             }

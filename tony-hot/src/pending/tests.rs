@@ -2,7 +2,7 @@
 
 use std::fs;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use tony_core::MissCause;
 
@@ -63,7 +63,7 @@ fn a_patch_of_its_crate_settles_an_edit() {
     assert_eq!(ledger.saved(&file, vec![owner("counter", false)], t0), None);
     assert!(
         ledger
-            .patched(&bin(), t0 + Duration::from_millis(400))
+            .patched(&bin(), SystemTime::now(), t0 + Duration::from_millis(400))
             .is_empty()
     );
     assert!(ledger.expire(t0 + Duration::from_secs(3600)).is_empty());
@@ -98,7 +98,11 @@ fn no_patch_is_a_miss_once_the_wait_is_over_and_the_fix_clears_it() {
     // The fix compiles and its patch arrives: cleared.
     fs::write(&file, CODE.replace('1', "3")).unwrap();
     ledger.saved(&file, vec![owner("counter", false)], t0 + MIN_WAIT * 3);
-    ledger.patched(&bin(), t0 + MIN_WAIT * 3 + Duration::from_millis(300));
+    ledger.patched(
+        &bin(),
+        SystemTime::now(),
+        t0 + MIN_WAIT * 3 + Duration::from_millis(300),
+    );
     assert!(ledger.missed().is_empty());
 }
 
@@ -123,7 +127,7 @@ fn the_library_of_the_binary_is_missed_at_the_first_patch_without_it() {
     let t0 = Instant::now();
     fs::write(&file, CODE.replace('1', "2")).unwrap();
     ledger.saved(&file, vec![owner("libside", true)], t0);
-    let missed = ledger.patched(&bin(), t0 + Duration::from_millis(300));
+    let missed = ledger.patched(&bin(), SystemTime::now(), t0 + Duration::from_millis(300));
     assert_eq!(missed.len(), 1);
     assert_eq!(
         missed[0].cause,
@@ -150,7 +154,11 @@ fn a_patch_that_passed_the_crate_over_is_named_at_the_bound() {
     ledger.saved(&file, vec![owner("base", false)], t0);
     assert!(
         ledger
-            .patched(&["other".to_owned()], t0 + Duration::from_millis(300))
+            .patched(
+                &["other".to_owned()],
+                SystemTime::now(),
+                t0 + Duration::from_millis(300)
+            )
             .is_empty()
     );
     let missed = ledger.expire(t0 + MIN_WAIT);
@@ -191,7 +199,11 @@ fn a_plugin_registered_by_hand_is_settled_by_any_patch() {
     let mut by_hand = owner("manual", false);
     by_hand.unit = None;
     ledger.saved(&file, vec![by_hand], t0);
-    ledger.patched(&["another".to_owned()], t0 + Duration::from_millis(200));
+    ledger.patched(
+        &["another".to_owned()],
+        SystemTime::now(),
+        t0 + Duration::from_millis(200),
+    );
     assert!(ledger.expire(t0 + MIN_WAIT * 10).is_empty());
 }
 
@@ -202,7 +214,7 @@ fn the_wait_follows_the_slowest_patch() {
     assert_eq!(ledger.bound(), MIN_WAIT);
     fs::write(&file, CODE.replace('1', "2")).unwrap();
     ledger.saved(&file, vec![owner("counter", false)], t0);
-    ledger.patched(&bin(), t0 + Duration::from_secs(2));
+    ledger.patched(&bin(), SystemTime::now(), t0 + Duration::from_secs(2));
     assert_eq!(ledger.bound(), Duration::from_secs(6));
     fs::write(&file, CODE.replace('1', "4")).unwrap();
     ledger.saved(
@@ -234,8 +246,50 @@ fn a_late_patch_without_the_library_corrects_a_no_patch_guess() {
     ledger.saved(&file, vec![owner("libside", true)], t0);
     let guessed = ledger.expire(t0 + MIN_WAIT);
     assert!(matches!(guessed[0].cause, MissCause::NoPatch { .. }));
-    let proved = ledger.patched(&bin(), t0 + MIN_WAIT * 5);
+    let proved = ledger.patched(&bin(), SystemTime::now(), t0 + MIN_WAIT * 5);
     assert_eq!(proved.len(), 1);
     assert!(matches!(proved[0].cause, MissCause::LibraryOfBinary { .. }));
     assert_eq!(ledger.missed(), proved);
+}
+
+#[test]
+fn a_patch_quicker_than_the_watcher_settles_the_save_it_holds() {
+    let (_dir, file, mut ledger) = started(true);
+    let t0 = Instant::now();
+    fs::write(&file, CODE.replace('1', "2")).unwrap();
+    // dx built and sent the patch before the debounced save reached Tony.
+    assert!(ledger.patched(&bin(), SystemTime::now(), t0).is_empty());
+    assert_eq!(ledger.saved(&file, vec![owner("counter", false)], t0), None);
+    assert!(ledger.expire(t0 + MIN_WAIT * 10).is_empty(), "settled");
+}
+
+#[test]
+fn a_patch_quicker_than_the_watcher_without_the_library_is_told_at_once() {
+    let (_dir, file, mut ledger) = started(true);
+    let t0 = Instant::now();
+    fs::write(&file, CODE.replace('1', "2")).unwrap();
+    ledger.patched(&bin(), SystemTime::now(), t0);
+    let missed = ledger.saved(&file, vec![owner("libside", true)], t0);
+    assert!(matches!(
+        missed.unwrap().cause,
+        MissCause::LibraryOfBinary { .. }
+    ));
+}
+
+#[test]
+fn a_patch_dx_started_before_the_save_does_not_hold_it() {
+    let (_dir, file, mut ledger) = started(true);
+    let t0 = Instant::now();
+    let started_building = SystemTime::now() - Duration::from_secs(5);
+    fs::write(&file, CODE.replace('1', "2")).unwrap();
+    ledger.saved(&file, vec![owner("counter", false)], t0);
+    // The patch of an earlier save, built from before this one.
+    ledger.patched(&bin(), started_building, t0 + Duration::from_millis(100));
+    let missed = ledger.expire(t0 + MIN_WAIT);
+    assert_eq!(
+        missed.len(),
+        1,
+        "not settled by a patch that cannot hold it"
+    );
+    assert!(matches!(missed[0].cause, MissCause::NoPatch { .. }));
 }

@@ -6,11 +6,12 @@ use std::path::Path;
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use tony_core::{CodeManifest, Event, EventKind, MissedEdit, PluginSystem, SubscriptionId};
 
 use super::{Ledger, Owner};
+use crate::patch::BuildClock;
 
 /// How often the timer looks for edits whose wait is over.
 const TICK: Duration = Duration::from_millis(200);
@@ -31,6 +32,7 @@ impl Tracker {
         system: &PluginSystem,
         takes_patches: bool,
         files: impl IntoIterator<Item = &'a Path>,
+        clock: BuildClock,
     ) -> Tracker {
         let mut ledger = Ledger::new(takes_patches);
         for file in files {
@@ -41,7 +43,11 @@ impl Tracker {
         // Runs on the patch thread, after the receipt's transaction.
         let receipts = system.subscribe(EventKind::PatchApplied, move |e: &Event| {
             if let Event::PatchApplied(receipt) = e {
-                let missed = lock(&on_patch).patched(&receipt.recompiled, Instant::now());
+                // The saves written before dx started building it; without
+                // word from dx, those written before it arrived.
+                let started = *clock.lock().unwrap_or_else(PoisonError::into_inner);
+                let covers = started.unwrap_or_else(SystemTime::now);
+                let missed = lock(&on_patch).patched(&receipt.recompiled, covers, Instant::now());
                 tell(&handle, missed);
             }
         });
