@@ -186,7 +186,7 @@ gen() {
     [ "${layout#crates}" != "$layout" ] && crates=$(((n + per - 1) / per))
     mkdir -p "$dir/src" "$dir/.cargo" || return 1
     {
-        speed_app_manifest "$kind" "speed-$kind-$n" "$repo" "$crates"
+        speed_app_manifest "$kind" "speed-$kind-$n" "$repo" "$crates" "speed-$layout-$n-$per"
         if [ -n "${PATCH_SPEED_PROFILE:-}" ]; then printf '\n%s\n' "$PATCH_SPEED_PROFILE"; fi
     } >"$dir/Cargo.toml.new" && put "$dir/Cargo.toml" || return 1
     speed_app_main "$variant" "$n" "$layout" "$per" >"$dir/src/main.rs.new" && put "$dir/src/main.rs" || return 1
@@ -195,7 +195,7 @@ gen() {
         from=$((k * per)) to=$(((k + 1) * per))
         [ "$to" -gt "$n" ] && to=$n
         mkdir -p "$dir/crates/c$k/src" || return 1
-        speed_app_lib_manifest "$kind" "speed-c$k" "$repo" >"$dir/crates/c$k/Cargo.toml.new" &&
+        speed_app_lib_manifest "$kind" "speed-$layout-$n-$per-c$k" "$repo" >"$dir/crates/c$k/Cargo.toml.new" &&
             put "$dir/crates/c$k/Cargo.toml" || return 1
         speed_app_lib "$variant" "$from" "$to" "$([ "$layout" = crates-local ] && echo true || echo false)" >"$dir/crates/c$k/src/lib.rs.new" &&
             put "$dir/crates/c$k/src/lib.rs" || return 1
@@ -408,12 +408,12 @@ fi
 
 # ---------------------------------------------------------------- table
 say "results (medians of $edits patches; ms unless said; dx $dx_version, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); noisy: ratios count)"
-printf '%-16s | %-12s | %-20s | %8s | %8s | %8s\n' setup shape measure tony bare tony/bare
+printf '%-16s | %-16s | %-20s | %8s | %8s | %8s\n' setup shape measure tony bare tony/bare
 for setup in $setups; do
     for shape in $shapes; do
         for m in "patch (thin build):W" "replay:P" "Compiling:C" "Patch: Link:L" "Hot-patching took:T"; do
             declare -n ref=${m##*:}
-            printf '%-16s | %-12s | %-20s | %8s | %8s | %8s\n' "$setup" "$shape" "${m%:*}" \
+            printf '%-16s | %-16s | %-20s | %8s | %8s | %8s\n' "$setup" "$shape" "${m%:*}" \
                 "${ref[$setup-tony-$shape]:--}" "${ref[$setup-bare-$shape]:--}" \
                 "$(ratio "${ref[$setup-tony-$shape]:--}" "${ref[$setup-bare-$shape]:--}")"
             unset -n ref
@@ -421,7 +421,7 @@ for setup in $setups; do
     done
 done
 if [ -n "${B[tony]:-}" ]; then
-    printf '%-16s | %-12s | %-20s | %8s | %8s | %8s\n' "$first_setup" "$nmax:flat" "cargo build (s)" \
+    printf '%-16s | %-16s | %-20s | %8s | %8s | %8s\n' "$first_setup" "$nmax:flat" "cargo build (s)" \
         "${B[tony]}" "${B[bare]}" "$(ratio "${B[tony]}" "${B[bare]}")"
 fi
 

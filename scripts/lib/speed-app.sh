@@ -23,15 +23,18 @@
 # speed_app_lib VARIANT FROM TO [LOCAL]: the lib.rs of the library crate
 #   holding plugins FROM .. TO-1 (layout crates), on stdout; with LOCAL
 #   "true", also its `tick_crate` (layout crates-local).
-# speed_app_manifest DEPS NAME REPO [CRATES]: the app's Cargo.toml, on
-#   stdout; DEPS is bare (subsecond, dioxus-devtools) or tony (tony-core,
-#   tony-hot and the `hot` feature). With CRATES, the package is also the
-#   root of a workspace of the library crates crates/c0 .. and depends on
-#   them all.
+# speed_app_manifest DEPS NAME REPO [CRATES [PREFIX]]: the app's
+#   Cargo.toml, on stdout; DEPS is bare (subsecond, dioxus-devtools) or tony
+#   (tony-core, tony-hot and the `hot` feature). With CRATES, the package is
+#   also the root of a workspace of the library crates crates/c0 .. and
+#   depends on them all, as `speed_c0` ..; their packages are named
+#   PREFIX-c0 .. (default speed): cargo hashes a path dependency by its path
+#   relative to the workspace, so two apps sharing a target dir need
+#   different names for crates that differ.
 # speed_app_lib_manifest DEPS NAME REPO: a library crate's Cargo.toml.
 
 speed_app_manifest() {
-    local deps=$1 name=$2 repo=$3 crates=${4:-0} version k
+    local deps=$1 name=$2 repo=$3 crates=${4:-0} prefix=${5:-speed} version k
     version=$(awk '/^name = "subsecond"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' "$repo/Cargo.lock")
     printf '[package]\nname = "%s"\nversion = "0.1.0"\nedition = "2024"\npublish = false\n\n[workspace]\n' "$name"
     if [ "$crates" -gt 0 ]; then
@@ -46,7 +49,9 @@ speed_app_manifest() {
         printf '[dependencies]\nsubsecond = "=%s"\n' "$version"
         printf 'dioxus-devtools = { version = "=%s", default-features = false }\n' "$version"
     fi
-    for ((k = 0; k < crates; k++)); do printf 'speed-c%s = { path = "crates/c%s" }\n' "$k" "$k"; done
+    for ((k = 0; k < crates; k++)); do
+        printf 'speed-c%s = { path = "crates/c%s", package = "%s-c%s" }\n' "$k" "$k" "$prefix" "$k"
+    done
     printf 'serde = { version = "1", features = ["derive"] }\n\n[profile.dev]\ndebug = "line-tables-only"\n'
 }
 
