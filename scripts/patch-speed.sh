@@ -33,6 +33,12 @@
 #   debug0   [profile.dev] debug = 0;  debug2: debug = 2 (cargo's default)
 #   mold     rustflags -Clink-arg=-fuse-ld=mold (needs mold installed)
 #   lld      rustflags -Clink-arg=-fuse-ld=lld (needs lld installed)
+# The first setup is the baseline: every other setup's apps are measured
+# right after the first setup's bare app, measured again (the load of the
+# machine changes from one setup to the next), and issue 24's goal for a
+# setup (Tony N=20 flat within 1.3x of bare N=20 flat in the first setup)
+# uses that baseline. A setup that breaks hot patching gets FAIL lines and
+# the run goes on (exit 1 at the end).
 #
 # Each app runs under `dx serve --hot-patch --verbose`; the script makes K
 # method-body edits (the literal in plugin 0's `step`: 2..K+1, the same in
