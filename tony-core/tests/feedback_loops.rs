@@ -15,28 +15,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tony_core::error::SystemError;
-use tony_core::{
-    BoxError, Context, Event, EventKind, Metadata, Plugin, PluginDescriptor, PluginState,
-    PluginSystem, PluginType, ReloadResult, Unload,
-};
+use tony_core::{Event, EventKind, PluginState, PluginSystem, PluginType, ReloadResult, Unload};
 
-/// "fb-a": a counter.
-#[derive(Default, serde::Serialize, serde::Deserialize)]
-struct A {
-    count: u64,
-}
-impl Plugin for A {
-    fn activate(&mut self, _: &mut Context<'_>) -> Result<(), BoxError> {
-        Ok(())
-    }
-}
-impl PluginType for A {
-    const NAME: &'static str = "fb-a";
-    const STATE_FINGERPRINT: u64 = PluginDescriptor::layout_fingerprint::<Self>();
-    fn descriptor() -> PluginDescriptor {
-        PluginDescriptor::serde::<Self>(Metadata::new("fb-a", "1.0.0"))
-    }
-}
+count_plugin!(A, "fb-a");
 
 fn system() -> PluginSystem {
     let system = common::system(vec![A::descriptor()]);

@@ -18,43 +18,8 @@ use tony_core::{
 
 // ---- plugins -------------------------------------------------------------
 
-/// "rel-a": a counter.
-#[derive(Default, serde::Serialize, serde::Deserialize)]
-struct A {
-    count: u64,
-}
-impl Plugin for A {
-    fn activate(&mut self, _: &mut Context<'_>) -> Result<(), BoxError> {
-        Ok(())
-    }
-}
-impl PluginType for A {
-    const NAME: &'static str = "rel-a";
-    const STATE_FINGERPRINT: u64 = PluginDescriptor::layout_fingerprint::<Self>();
-    fn descriptor() -> PluginDescriptor {
-        PluginDescriptor::serde::<Self>(Metadata::new("rel-a", "1.0.0"))
-    }
-}
-
-/// "rel-b", which depends on "rel-a".
-#[derive(Default, serde::Serialize, serde::Deserialize)]
-struct B {
-    count: u64,
-}
-impl Plugin for B {
-    fn activate(&mut self, _: &mut Context<'_>) -> Result<(), BoxError> {
-        Ok(())
-    }
-}
-impl PluginType for B {
-    const NAME: &'static str = "rel-b";
-    const STATE_FINGERPRINT: u64 = PluginDescriptor::layout_fingerprint::<Self>();
-    fn descriptor() -> PluginDescriptor {
-        PluginDescriptor::serde::<Self>(
-            Metadata::new("rel-b", "1.0.0").with_dependency("rel-a", "^1"),
-        )
-    }
-}
+count_plugin!(A, "rel-a");
+count_plugin!(B, "rel-b", dep "rel-a");
 
 fn ab() -> PluginSystem {
     let system = common::system(vec![A::descriptor(), B::descriptor()]);

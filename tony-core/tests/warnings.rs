@@ -11,25 +11,11 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use tony_core::{
-    BoxError, Context, Event, EventKind, Metadata, Plugin, PluginConfigFile, PluginDescriptor,
-    PluginSystem, PluginType, Stage, UnknownTable, Validation,
+    Event, EventKind, Metadata, PluginConfigFile, PluginSystem, PluginType, Stage, UnknownTable,
+    Validation,
 };
 
-/// "greeter".
-#[derive(Default, serde::Serialize, serde::Deserialize)]
-struct Greeter;
-impl Plugin for Greeter {
-    fn activate(&mut self, _: &mut Context<'_>) -> Result<(), BoxError> {
-        Ok(())
-    }
-}
-impl PluginType for Greeter {
-    const NAME: &'static str = "greeter";
-    const STATE_FINGERPRINT: u64 = PluginDescriptor::layout_fingerprint::<Self>();
-    fn descriptor() -> PluginDescriptor {
-        PluginDescriptor::serde::<Self>(Metadata::new("greeter", "1.0.0"))
-    }
-}
+simple_plugin!(Greeter, "greeter", "1.0.0");
 
 fn record(system: &PluginSystem) -> Arc<Mutex<Vec<Event>>> {
     let events: Arc<Mutex<Vec<Event>>> = Arc::default();

@@ -2,8 +2,9 @@
 //! them, and the ones that will not come ([`MissedEdit`]).
 //!
 //! A save of a `.rs` file in a plugin's source tree is *pending* until a
-//! patch arrives that recompiled the compilation unit of one of its plugins
-//! (dx recompiles whole crates, so such a patch holds the save, whatever it
+//! patch arrives that holds it (dx started building it after the file was
+//! written) and recompiled the compilation unit of one of its plugins (dx
+//! recompiles whole crates, so such a patch holds the save, whatever it
 //! changed). It is *missed* when:
 //!
 //! - the app takes no patches at all (right away);
@@ -78,8 +79,7 @@ struct Entry {
 struct Pending {
     owners: Vec<Owner>,
     tokens: u64,
-    /// The first save not applied yet.
-    first_save: Instant,
+    /// When the first save not applied yet was recorded.
     since: SystemTime,
     /// The latest save: the bound runs from it.
     last_save: Instant,
@@ -144,14 +144,13 @@ impl Ledger {
             p.tokens = tokens;
             return None;
         }
-        let (first_save, since) = match &entry.pending {
-            Some(p) => (p.first_save, p.since),
-            None => (now, SystemTime::now()),
-        };
+        let since = entry
+            .pending
+            .as_ref()
+            .map_or_else(SystemTime::now, |p| p.since);
         let mut pending = Pending {
             owners,
             tokens,
-            first_save,
             since,
             last_save: now,
             modified,

@@ -131,6 +131,32 @@ macro_rules! faulty_plugin {
     };
 }
 
+/// Defines a plugin `$ty` named `$name` whose state is a `count: u64`,
+/// carried in serde, with dependencies (`^1` of each).
+#[macro_export]
+macro_rules! count_plugin {
+    ($ty:ident, $name:literal $(, dep $dep:literal)*) => {
+        #[derive(Default, serde::Serialize, serde::Deserialize)]
+        pub struct $ty {
+            pub count: u64,
+        }
+        impl tony_core::Plugin for $ty {
+            fn activate(&mut self, _: &mut tony_core::Context<'_>) -> Result<(), tony_core::BoxError> {
+                Ok(())
+            }
+        }
+        impl tony_core::PluginType for $ty {
+            const NAME: &'static str = $name;
+            const STATE_FINGERPRINT: u64 = tony_core::PluginDescriptor::layout_fingerprint::<Self>();
+            fn descriptor() -> tony_core::PluginDescriptor {
+                tony_core::PluginDescriptor::serde::<Self>(
+                    tony_core::Metadata::new($name, "1.0.0") $(.with_dependency($dep, "^1"))*,
+                )
+            }
+        }
+    };
+}
+
 /// Defines a stateless plugin `$ty` named `$name` with dependencies.
 #[macro_export]
 macro_rules! simple_plugin {
