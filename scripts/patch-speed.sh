@@ -15,7 +15,7 @@
 #         `subsecond::HotFn::current(tick_all).call((&mut state,))`, with
 #         `dioxus_devtools::connect_subsecond()` at start.
 # Layouts: flat (all plugins in main.rs), modules (each in a `pub mod` of
-# main.rs), crates (workspace library crates of --per-crate plugins each,
+# main.rs), files (each in src/pN.rs of the binary), crates (workspace library crates of --per-crate plugins each,
 # default 5; the binary depends on them all and ticks every plugin; the
 # edit is in the first), crates-local (the same, but each crate ticks its
 # own plugins in one fn, which the binary calls: no per-plugin code in the
@@ -52,7 +52,7 @@
 # and Tony are measured one after the other for each shape, so background
 # load hits both. It prints the medians with their range (min-max) and the
 # ratios Tony/bare of the patch (the whole thin build), one line per shape:
-#   ratio N=<n> layout=<l> setup=<s>: <tony/bare> (tony <ms> [..], bare <ms> [..])
+#   ratio N=<n> layout=<l> edit=<e> setup=<s>: <tony/bare> (tony <ms> [..], bare <ms> [..])
 # Then a plain `cargo build` of the largest flat app after a `touch` of its
 # source (3 runs, median; both built as under dx: Tony with its `hot`
 # feature, bare with subsecond), unless --no-build.
@@ -70,6 +70,10 @@
 #   --per-crate P   plugins per library crate in the crates layout (default 5)
 #   --ns LIST       the same as --shapes with every N flat (issue 12's "1 20")
 #   --modules       with --ns: each plugin in a module of its own
+#   --edit same|shift
+#                   an edit changes one digit (default), or also adds or
+#                   removes a line after it, moving all the code below, as
+#                   most real edits do
 #   --no-build      skip the `cargo build` row
 # Environment: DX (the dx binary), PATCH_SPEED_DIR (scratch, default
 #   ${CARGO_TARGET_DIR:-<repo>/target}/patch-speed, kept between runs),
@@ -92,8 +96,10 @@ per=5
 ns=
 layout=flat
 build=true
+edit=same
 while [ $# -gt 0 ]; do
     case "$1" in
+        --edit) edit=${2:?--edit needs same or shift}; shift ;;
         --edits) edits=${2:?--edits needs a number}; shift ;;
         --shapes) shapes=${2:?--shapes needs a list}; shift ;;
         --setups) setups=${2:?--setups needs a list}; shift ;;
@@ -106,15 +112,15 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-[[ $edits =~ ^[1-9][0-9]*$ && $per =~ ^[1-9][0-9]*$ ]] ||
-    { echo "patch-speed: --edits and --per-crate want positive numbers" >&2; exit 2; }
+[[ $edits =~ ^[1-9][0-9]*$ && $per =~ ^[1-9][0-9]*$ && $edit =~ ^(same|shift)$ ]] ||
+    { echo "patch-speed: --edits and --per-crate want positive numbers, --edit same or shift" >&2; exit 2; }
 if [ -n "$ns" ]; then
     shapes=
     for n in $ns; do shapes+="$n:$layout "; done
 fi
 for shape in $shapes; do
-    [[ $shape =~ ^[1-9][0-9]*:(flat|modules|crates|crates-local)$ ]] ||
-        { echo "patch-speed: a shape is N:flat, N:modules, N:crates or N:crates-local, not $shape" >&2; exit 2; }
+    [[ $shape =~ ^[1-9][0-9]*:(flat|modules|files|crates|crates-local)$ ]] ||
+        { echo "patch-speed: a shape is N:flat, N:modules, N:files, N:crates or N:crates-local, not $shape" >&2; exit 2; }
 done
 
 # setup_config SETUP: the .cargo/config.toml of SETUP, on stdout (1 when a
@@ -176,7 +182,13 @@ at_most() { awk -v r="$1" -v g="$2" 'BEGIN { print (r != "-" && r <= g) ? "MET" 
 # ---------------------------------------------------------------- the template
 # app_dir SETUP KIND N LAYOUT / edited_file DIR LAYOUT
 app_dir() { echo "$scratch/apps/$1/$2-$3-$4"; }
-edited_file() { if [ "${2#crates}" != "$2" ]; then echo "$1/crates/c0/src/lib.rs"; else echo "$1/src/main.rs"; fi; }
+edited_file() {
+    case $2 in
+        crates*) echo "$1/crates/c0/src/lib.rs" ;;
+        files) echo "$1/src/p0.rs" ;;
+        *) echo "$1/src/main.rs" ;;
+    esac
+}
 
 # put FILE: FILE.new becomes FILE only when its text changed, so that a
 # rerun stays incremental.
@@ -196,6 +208,11 @@ gen() {
         if [ -n "${PATCH_SPEED_PROFILE:-}" ]; then printf '\n%s\n' "$PATCH_SPEED_PROFILE"; fi
     } >"$dir/Cargo.toml.new" && put "$dir/Cargo.toml" || return 1
     speed_app_main "$variant" "$n" "$layout" "$per" >"$dir/src/main.rs.new" && put "$dir/src/main.rs" || return 1
+    if [ "$layout" = files ]; then
+        for ((k = 0; k < n; k++)); do
+            speed_app_file "$variant" "$k" >"$dir/src/p$k.rs.new" && put "$dir/src/p$k.rs" || return 1
+        done
+    fi
     setup_config "$setup" >"$dir/.cargo/config.toml.new" && put "$dir/.cargo/config.toml" || return 1
     for ((k = 0; k < crates; k++)); do
         from=$((k * per)) to=$(((k + 1) * per))
@@ -216,9 +233,12 @@ gen() {
 
 # set_step FILE V: plugin 0's literal := V, atomically (written outside the
 # app, which dx watches, then renamed: dx never sees a half-written file).
+# With --edit shift, one blank line follows the literal when V is odd and
+# none when it is even, so that each edit moves the code below it.
 set_step() {
-    local f=$1 t=$scratch/edit.tmp
-    V=$2 perl -pe 's{/\* STEP \*/ [0-9]+}{/* STEP */ $ENV{V}}' "$f" >"$t" &&
+    local f=$1 t=$scratch/edit.tmp lines=0
+    [ "$edit" = shift ] && lines=$(($2 % 2))
+    V=$2 L=$lines perl -0pe 's{/\* STEP \*/ [0-9]+\n+}{"/* STEP */ $ENV{V}\n" . ("\n" x $ENV{L})}e' "$f" >"$t" &&
         grep -q "/\* STEP \*/ $2\$" "$t" && mv "$t" "$f"
 }
 
@@ -436,7 +456,7 @@ echo "per shape, the patch: dx's whole thin build (median [min-max] of $edits pa
 for setup in $setups; do
     for shape in $shapes; do
         t=$setup-tony-$shape b=$setup-bare-$shape
-        printf 'ratio N=%s layout=%s setup=%s: %s (tony %s [%s], bare %s [%s])' "${shape%:*}" "${shape#*:}" "$setup" \
+        printf 'ratio N=%s layout=%s edit=%s setup=%s: %s (tony %s [%s], bare %s [%s])' "${shape%:*}" "${shape#*:}" "$edit" "$setup" \
             "$(ratio "${W[$t]:--}" "${W[$b]:--}")" "${W[$t]:--}" "${R[$t]:--}" "${W[$b]:--}" "${R[$b]:--}"
         r=$setup-ref-$shape
         [ -n "${W[$r]:-}" ] && printf '; bare %s just before: %s [%s]' "$first_setup" "${W[$r]}" "${R[$r]}"
