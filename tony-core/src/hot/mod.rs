@@ -96,7 +96,7 @@ where
 /// table installed (a development build before its first patch, and every
 /// bench) a call then costs what `HotFn::call` costs, one call of
 /// `subsecond::get_jump_table` and a test. Behind one more call, in
-/// `patched`, it cost 1.5–2 ns more (docs/performance.md, "A plugin method
+/// `patched`, it cost 0.6–2 ns more (docs/performance.md, "A plugin method
 /// through the jump table").
 ///
 /// `#[inline]`, not `#[inline(always)]`: in an unoptimized build rustc
