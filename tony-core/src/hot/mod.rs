@@ -112,8 +112,11 @@ where
     F: HotFunction<A, M>,
 {
     // SAFETY: subsecond only ever installs a complete table it leaked
-    // (`'static`, never freed), so the reference stays valid.
-    if let Some(table) = unsafe { subsecond::get_jump_table() } {
+    // (`'static`, never freed), so the reference stays valid. An empty one
+    // (what undoing the first patch installs) costs what no table costs.
+    if let Some(table) = unsafe { subsecond::get_jump_table() }
+        && !table.map.is_empty()
+    {
         let key = <F as HotFunction<A, M>>::call_it as *const () as u64;
         if let Some(new) = lookup(table, key) {
             // SAFETY: the jump table maps this exact `call_it` instance to
