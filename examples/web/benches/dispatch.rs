@@ -11,7 +11,7 @@
 //! ```
 //!
 //! After criterion's numbers it prints the ratio measured interleaved (see
-//! `interleaved`), in five fresh processes of this bench, and their median.
+//! `interleaved`), in nine fresh processes of this bench, and their median.
 #![allow(missing_docs, clippy::unwrap_used)]
 
 use std::hint::black_box;
@@ -204,30 +204,53 @@ const PAD: &str = "TONY_DISPATCH_STACK_PAD";
 /// How such a process prints its result.
 const RESULT: &str = "interleaved-result";
 
-/// [`interleaved`] in `PROCESSES` fresh processes of this bench, each with
-/// its stack placed differently, and the median of their ratios. One
-/// process gives a ratio that depends on where its code, data and stack
-/// landed (the same binary gave 1.043 in one run, 1.072 in the next); the
-/// median over several is what the code costs.
+/// [`interleaved`] in `PROCESSES` fresh processes of this bench, each
+/// placed differently, and the median of their ratios. One process gives a
+/// ratio that depends on where its code, data and stack landed (the same
+/// binary gave 1.043 in one run, 1.072 in the next); the median over
+/// several is what the code costs.
+///
+/// What a process gets from its caller moves it too: the same binary under
+/// seven file names gave medians from 1.026 to 1.069 when these processes
+/// inherited the name and the environment (docs/performance.md). So on Unix
+/// none of that reaches them: each gets an empty environment, a name of
+/// its own (`argv[0]`, of a different length) and, on Linux, the same path
+/// to the executable; the median then hardly depends on where the bench was
+/// built or how it was started.
 fn interleaved_in_processes() {
-    const PROCESSES: usize = 5;
-    let Ok(exe) = std::env::current_exe() else {
-        eprintln!("interleaved: cannot find this bench's executable");
-        return;
+    const PROCESSES: usize = 9;
+    // On Linux by `/proc/self/exe`: the path the kernel copies onto the new
+    // process's stack is then the same wherever the bench was built.
+    let exe = if cfg!(target_os = "linux") {
+        std::path::PathBuf::from("/proc/self/exe")
+    } else {
+        let Ok(exe) = std::env::current_exe() else {
+            eprintln!("interleaved: cannot find this bench's executable");
+            return;
+        };
+        exe
     };
     let mut ratios = Vec::new();
     let mut directs = Vec::new();
     for i in 0..PROCESSES {
-        let out = std::process::Command::new(&exe)
+        let mut command = std::process::Command::new(&exe);
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::CommandExt;
+            // Nothing of the caller's environment or name (see above).
+            command
+                .env_clear()
+                .arg0(format!("dispatch{}", "-".repeat(i * 13)));
+        }
+        command
             .arg("--bench")
             .env(CHILD, "1")
             // A different environment size for each process: it moves the
             // initial stack, and with it the alignment every request's
-            // frames get. The same binary measured 1.032-1.038 under one
-            // file name and 1.046-1.049 under another.
+            // frames get.
             .env(PAD, "x".repeat(i * 37))
-            .stderr(std::process::Stdio::inherit())
-            .output();
+            .stderr(std::process::Stdio::inherit());
+        let out = command.output();
         let text = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
         let parsed = text.ok().and_then(|t| {
             let line = t.lines().find(|l| l.starts_with(RESULT))?.to_owned();

@@ -85,11 +85,19 @@ where
 /// [`call`] without its check, for the macro's fn items.
 ///
 /// With the `hot` feature this is subsecond's `HotFn::call` for a fn item,
-/// written small: the same key (the address of `F`'s `call_it`), the same
-/// table, the same call of the new address; but the lookup is one
-/// non-generic function compiled once in tony-core, not subsecond's generic
-/// `try_call` instantiated for every hot function in the user's crate,
-/// which dominated what `#[tony_plugin]` cost a patch to recompile.
+/// written small: the same check for an installed table, the same key (the
+/// address of `F`'s `call_it`), the same call of the new address; but the
+/// lookup is one non-generic function compiled once in tony-core, not
+/// subsecond's generic `try_call` instantiated for every hot function in
+/// the user's crate, which dominated what `#[tony_plugin]` cost a patch to
+/// recompile.
+///
+/// The check for a table stays here, inlined into the caller: with no
+/// table installed (a development build before its first patch, and every
+/// bench) a call then costs what `HotFn::call` costs, one call of
+/// `subsecond::get_jump_table` and a test. Behind one more call, in
+/// `patched`, it cost 0.6–2 ns more (docs/performance.md, "A plugin method
+/// through the jump table").
 ///
 /// `#[inline]`, not `#[inline(always)]`: in an unoptimized build rustc
 /// copies an `inline(always)` fn into every codegen unit that calls it,
@@ -103,22 +111,26 @@ pub(crate) fn call_unchecked<F, A, M>(mut f: F, args: A) -> F::Return
 where
     F: HotFunction<A, M>,
 {
-    let key = <F as HotFunction<A, M>>::call_it as *const () as u64;
-    match patched(key) {
-        Some(new) => {
+    // SAFETY: subsecond only ever installs a complete table it leaked
+    // (`'static`, never freed), so the reference stays valid. An empty one
+    // (what undoing the first patch installs) costs what no table costs.
+    if let Some(table) = unsafe { subsecond::get_jump_table() }
+        && !table.map.is_empty()
+    {
+        let key = <F as HotFunction<A, M>>::call_it as *const () as u64;
+        if let Some(new) = lookup(table, key) {
             // SAFETY: the jump table maps this exact `call_it` instance to
             // its counterpart in the patch library, compiled from the same
             // signature; `F` is zero-sized (fn items only), so the
             // reference passed is never read. subsecond's `HotFn::try_call`
             // makes the same call.
             let new = unsafe { std::mem::transmute::<usize, fn(&F, A) -> F::Return>(new as usize) };
-            new(&f, args)
+            return new(&f, args);
         }
-        None => f.call_it(args),
     }
+    f.call_it(args)
 }
 
-/// The address the installed jump table maps `key` to, if any.
 /// The newest version of `f`: where the jump table maps it after a hot
 /// patch, `f` itself otherwise. Looked up by the function's own address,
 /// which the table maps like every symbol a patch shares with the binary.
@@ -152,12 +164,20 @@ pub(crate) unsafe fn latest<R>(f: fn() -> R) -> fn() -> R {
     f
 }
 
+/// The address the installed jump table maps `key` to, if any.
 #[cfg(feature = "hot")]
 #[allow(unsafe_code)]
 fn patched(key: u64) -> Option<u64> {
     // SAFETY: subsecond only ever installs a complete table it leaked
     // (`'static`, never freed), so the reference stays valid.
-    let table = unsafe { subsecond::get_jump_table() }?;
+    lookup(unsafe { subsecond::get_jump_table() }?, key)
+}
+
+/// The address `table` maps `key` to, if any: out of line, so that the
+/// hash-map code is compiled once, here, not in every caller.
+#[cfg(feature = "hot")]
+#[inline(never)]
+fn lookup(table: &subsecond::JumpTable, key: u64) -> Option<u64> {
     table.map.get(&key).copied()
 }
 
