@@ -27,6 +27,16 @@ fn owner(plugin: &str, library_of_binary: bool) -> Owner {
 }
 
 /// What a patch of the binary names as recompiled.
+/// Writes `text` to `file` with the modification time `mtime`.
+fn write_at(file: &std::path::Path, text: &str, mtime: SystemTime) {
+    fs::write(file, text).unwrap();
+    fs::File::options()
+        .write(true)
+        .open(file)
+        .and_then(|f| f.set_modified(mtime))
+        .unwrap();
+}
+
 fn bin() -> Vec<String> {
     vec!["app (bin app)".to_owned()]
 }
@@ -214,9 +224,17 @@ fn the_wait_follows_the_slowest_patch() {
     assert_eq!(ledger.bound(), MIN_WAIT);
     fs::write(&file, CODE.replace('1', "2")).unwrap();
     ledger.saved(&file, vec![owner("counter", false)], t0);
-    ledger.patched(&bin(), SystemTime::now(), t0 + Duration::from_secs(2));
+    let build_started = SystemTime::now();
+    ledger.patched(&bin(), build_started, t0 + Duration::from_secs(2));
     assert_eq!(ledger.bound(), Duration::from_secs(6));
-    fs::write(&file, CODE.replace('1', "4")).unwrap();
+    // A save after that build started (the seconds apart of a real edit:
+    // within one tick of the file system's clock, its mtime could equal the
+    // build's start, and the patch would hold it).
+    write_at(
+        &file,
+        &CODE.replace('1', "4"),
+        build_started + Duration::from_secs(1),
+    );
     ledger.saved(
         &file,
         vec![owner("counter", false)],
