@@ -139,7 +139,7 @@ instructions() { awk '/^summary:/ { printf "%.1f\n", $2 / 1e6 }' "$1"; }
 edit_literal() {
     local lines=0
     [ "$edit" = shift ] && lines=$(($2 % 2))
-    V=$(($2 % 8 + 2)) L=$lines perl -0pi -e 's{/\* STEP \*/ [0-9]+\n+}{"/* STEP */ $ENV{V}\n" . ("\n" x $ENV{L})}e' "$1"
+    speed_app_step "$1" $(($2 % 8 + 2)) "$lines" >"$scratch/edit.tmp" && mv "$scratch/edit.tmp" "$1"
 }
 
 # measure VARIANT: prints its row.

@@ -238,7 +238,7 @@ gen() {
 set_step() {
     local f=$1 t=$scratch/edit.tmp lines=0
     [ "$edit" = shift ] && lines=$(($2 % 2))
-    V=$2 L=$lines perl -0pe 's{/\* STEP \*/ [0-9]+\n+}{"/* STEP */ $ENV{V}\n" . ("\n" x $ENV{L})}e' "$f" >"$t" &&
+    speed_app_step "$f" "$2" "$lines" >"$t" &&
         grep -q "/\* STEP \*/ $2\$" "$t" && mv "$t" "$f"
 }
 

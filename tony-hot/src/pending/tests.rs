@@ -26,7 +26,6 @@ fn owner(plugin: &str, library_of_binary: bool) -> Owner {
     }
 }
 
-/// What a patch of the binary names as recompiled.
 /// Writes `text` to `file` with the modification time `mtime`.
 fn write_at(file: &std::path::Path, text: &str, mtime: SystemTime) {
     fs::write(file, text).unwrap();
@@ -37,6 +36,7 @@ fn write_at(file: &std::path::Path, text: &str, mtime: SystemTime) {
         .unwrap();
 }
 
+/// What a patch of the binary names as recompiled.
 fn bin() -> Vec<String> {
     vec!["app (bin app)".to_owned()]
 }
